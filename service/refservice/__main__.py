@@ -1,0 +1,121 @@
+"""Command line: ``python -m refservice`` or the ``refservice`` console script."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from refservice.app import create_app
+from refservice.config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger("refservice")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def service_urls(host: str, port: int) -> dict[str, str]:
+    base = f"{_url_host(host)}:{port}"
+    return {"http_url": f"http://{base}", "ws_url": f"ws://{base}/ws"}
+
+
+def write_url_file(path: Path, info: dict[str, Any]) -> None:
+    """Write ``info`` as JSON atomically: a temporary file renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings, sock: socket.socket) -> bool:
+    """Serve until told to stop; announce the URLs once listening. Return whether it started."""
+    config = uvicorn.Config(
+        create_app(settings),
+        ws=settings.ws_implementation,  # type: ignore[arg-type]
+        ws_max_size=settings.max_message_size,
+        log_level=settings.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = sock.getsockname()[1]
+        urls = service_urls(settings.host, port)
+        if settings.url_file is not None:
+            write_url_file(
+                settings.url_file,
+                {
+                    **urls,
+                    "pid": os.getpid(),
+                    "issuer": settings.issuer,
+                    "audience": settings.audience,
+                    "jwt_algorithm": settings.jwt_algorithm,
+                },
+            )
+        print(
+            f"refservice listening http_url={urls['http_url']} ws_url={urls['ws_url']}",
+            flush=True,
+        )
+    await task
+    return server.started
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = load_settings(argv)
+    except ConfigError as error:
+        print(f"refservice: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if settings.url_file is not None:
+        settings.url_file.unlink(missing_ok=True)
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as error:
+        print(
+            f"refservice: cannot listen on {settings.host}:{settings.port}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        started = asyncio.run(serve(settings, sock))
+    except KeyboardInterrupt:
+        started = True
+    finally:
+        sock.close()
+        if settings.url_file is not None:
+            settings.url_file.unlink(missing_ok=True)
+    return 0 if started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Service settings: one frozen dataclass built from command-line flags and env vars.
+
+Every setting is both a flag (``--access-token-ttl``) and an environment variable
+(``REFSERVICE_ACCESS_TOKEN_TTL``). A flag wins over the environment variable, which wins
+over the default. This module only uses the standard library so that process controllers
+can import the option table without pulling in the web stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "REFSERVICE_"
+
+DEFAULT_USERS: tuple[tuple[str, str], ...] = (
+    ("alice", "alice-password"),
+    ("bob", "bob-password"),
+    ("carol", "carol-password"),
+)
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
+SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
+WS_IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value."""
+
+
+def _random_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs to know to run. Durations are in seconds."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    url_file: Path | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = field(default_factory=_random_secret, repr=False)
+    jwt_private_key: Path | None = None
+    jwt_public_key: Path | None = None
+    issuer: str = "refservice"
+    audience: str = "refservice-clients"
+    access_token_ttl: float = 15 * 60.0
+    refresh_token_ttl: float = 24 * 3600.0
+    leeway: float = 0.0
+    max_message_size: int = 64 * 1024
+    database: str = "refservice.db"
+    ws_implementation: str = "websockets-sansio"
+    users: tuple[tuple[str, str], ...] = DEFAULT_USERS
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.jwt_algorithm not in SUPPORTED_ALGORITHMS:
+            raise ConfigError(
+                f"JWT algorithm {self.jwt_algorithm!r} is not supported; "
+                f"use one of {', '.join(sorted(SUPPORTED_ALGORITHMS))}."
+            )
+        if self.jwt_algorithm in ASYMMETRIC_ALGORITHMS and self.jwt_private_key is None:
+            raise ConfigError(
+                f"JWT algorithm {self.jwt_algorithm} needs --jwt-private-key "
+                "(and optionally --jwt-public-key)."
+            )
+        if self.jwt_algorithm in HMAC_ALGORITHMS and not self.jwt_secret:
+            raise ConfigError("The JWT secret must not be empty.")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"Port {self.port} is out of range 0-65535.")
+        for name in ("access_token_ttl", "refresh_token_ttl"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be greater than zero.")
+        if self.leeway < 0:
+            raise ConfigError("leeway must not be negative.")
+        if self.max_message_size <= 0:
+            raise ConfigError("max_message_size must be greater than zero.")
+        if self.ws_implementation not in WS_IMPLEMENTATIONS:
+            raise ConfigError(
+                f"WebSocket implementation {self.ws_implementation!r} is not supported; "
+                f"use one of {', '.join(WS_IMPLEMENTATIONS)}."
+            )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"Log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}."
+            )
+        if not self.users:
+            raise ConfigError("At least one user must be configured.")
+
+
+# --- value parsers -------------------------------------------------------------------
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE_UNITS = {"": 1, "b": 1, "kib": 1024, "kb": 1000, "mib": 1024**2, "mb": 1000**2}
+
+
+def parse_duration(text: str) -> float:
+    """Parse ``"0.2"`` (seconds) or a number with a unit: ``500ms``, ``30s``, ``15m``, ``24h``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h|d)?\s*", text)
+    if not match:
+        raise ConfigError(f"{text!r} is not a duration; use seconds like '0.2' or '15m'.")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+
+
+def parse_size(text: str) -> int:
+    """Parse a byte count: ``65536``, ``64KiB``, ``1MiB``."""
+    match = re.fullmatch(r"\s*([0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise ConfigError(f"{text!r} is not a size; use bytes like '65536' or '64KiB'.")
+    return int(match.group(1)) * _SIZE_UNITS[unit]
+
+
+def parse_port(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a port number.") from None
+
+
+def parse_user(text: str) -> tuple[str, str]:
+    name, sep, password = text.partition(":")
+    if not sep or not name.strip() or not password:
+        raise ConfigError(f"User {text!r} must look like NAME:PASSWORD.")
+    return name.strip(), password
+
+
+def parse_users(text: str) -> tuple[tuple[str, str], ...]:
+    """Parse ``"a:pw,b:pw"`` as used by ``REFSERVICE_USERS``."""
+    return tuple(parse_user(item) for item in text.split(",") if item.strip())
+
+
+def _path(text: str) -> Path:
+    return Path(text)
+
+
+def _lower(text: str) -> str:
+    return text.strip().lower()
+
+
+def _upper(text: str) -> str:
+    return text.strip().upper()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its dataclass field, flag, env var and how to parse text into it."""
+
+    name: str
+    flag: str
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+    metavar: str = "VALUE"
+    repeat: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "--host", "REFSERVICE_HOST", str, "Interface to listen on (loopback).", "HOST"),
+    Option("port", "--port", "REFSERVICE_PORT", parse_port, "Port; 0 picks a free one.", "PORT"),
+    Option(
+        "url_file",
+        "--url-file",
+        "REFSERVICE_URL_FILE",
+        _path,
+        "Write the listening URLs here as JSON once ready.",
+        "PATH",
+    ),
+    Option(
+        "jwt_algorithm",
+        "--jwt-algorithm",
+        "REFSERVICE_JWT_ALGORITHM",
+        _upper,
+        "JWT signing algorithm (HS256, RS256, ES256, ...).",
+        "ALG",
+    ),
+    Option(
+        "jwt_secret",
+        "--jwt-secret",
+        "REFSERVICE_JWT_SECRET",
+        str,
+        "HMAC secret for HS* algorithms; random when not given.",
+        "SECRET",
+    ),
+    Option(
+        "jwt_private_key",
+        "--jwt-private-key",
+        "REFSERVICE_JWT_PRIVATE_KEY",
+        _path,
+        "PEM private key file for RS*/ES* algorithms.",
+        "PATH",
+    ),
+    Option(
+        "jwt_public_key",
+        "--jwt-public-key",
+        "REFSERVICE_JWT_PUBLIC_KEY",
+        _path,
+        "PEM public key file; derived from the private key when not given.",
+        "PATH",
+    ),
+    Option("issuer", "--issuer", "REFSERVICE_ISSUER", str, "Token issuer (iss claim).", "ISS"),
+    Option(
+        "audience", "--audience", "REFSERVICE_AUDIENCE", str, "Token audience (aud claim).", "AUD"
+    ),
+    Option(
+        "access_token_ttl",
+        "--access-token-ttl",
+        "REFSERVICE_ACCESS_TOKEN_TTL",
+        parse_duration,
+        "Access token lifetime (seconds, or 15m).",
+        "DURATION",
+    ),
+    Option(
+        "refresh_token_ttl",
+        "--refresh-token-ttl",
+        "REFSERVICE_REFRESH_TOKEN_TTL",
+        parse_duration,
+        "Refresh token lifetime (seconds, or 24h).",
+        "DURATION",
+    ),
+    Option(
+        "leeway",
+        "--leeway",
+        "REFSERVICE_LEEWAY",
+        parse_duration,
+        "Clock skew allowed when checking exp/nbf/iat.",
+        "DURATION",
+    ),
+    Option(
+        "max_message_size",
+        "--max-message-size",
+        "REFSERVICE_MAX_MESSAGE_SIZE",
+        parse_size,
+        "Largest WebSocket message accepted; bigger ones close with 1009.",
+        "BYTES",
+    ),
+    Option(
+        "database",
+        "--database",
+        "REFSERVICE_DATABASE",
+        str,
+        "SQLite database file (':memory:' for a throwaway one).",
+        "PATH",
+    ),
+    Option(
+        "ws_implementation",
+        "--ws-implementation",
+        "REFSERVICE_WS_IMPLEMENTATION",
+        _lower,
+        f"uvicorn WebSocket implementation: {', '.join(WS_IMPLEMENTATIONS)}.",
+        "IMPL",
+    ),
+    Option(
+        "users",
+        "--user",
+        "REFSERVICE_USERS",
+        parse_users,
+        "Seeded user NAME:PASSWORD; repeat the flag. Env var: 'a:pw,b:pw'.",
+        "NAME:PASSWORD",
+        repeat=True,
+    ),
+    Option(
+        "log_level",
+        "--log-level",
+        "REFSERVICE_LOG_LEVEL",
+        _lower,
+        f"Log level: {', '.join(LOG_LEVELS)}.",
+        "LEVEL",
+    ),
+)
+
+OPTIONS_BY_NAME: Mapping[str, Option] = {option.name: option for option in OPTIONS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refservice",
+        description="Reference WebSocket + JWT service for the QA toolkit.",
+        epilog="Every flag also reads an environment variable; the flag wins.",
+    )
+    for option in OPTIONS:
+        help_text = f"{option.help} [env: {option.env}]"
+        if option.repeat:
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                action="append",
+                metavar=option.metavar,
+                help=help_text,
+            )
+        else:
+            parser.add_argument(
+                option.flag, dest=option.name, metavar=option.metavar, help=help_text
+            )
+    return parser
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``argv`` (flags) and ``environ`` (env vars).
+
+    Raises :class:`ConfigError` for invalid values; ``argparse`` exits for unknown flags.
+    """
+    environ = os.environ if environ is None else environ
+    args = build_parser().parse_args(argv)
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = getattr(args, option.name)
+        if raw is not None:
+            if option.repeat:
+                values[option.name] = tuple(parse_user(item) for item in raw)
+            else:
+                values[option.name] = option.parse(raw)
+        elif environ.get(option.env):
+            values[option.name] = option.parse(environ[option.env])
+    return Settings(**values)

@@ -1,0 +1,60 @@
+"""Connection and message counters, exposed as JSON by ``GET /metrics``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+
+def utc_now_iso() -> str:
+    """The current time as ISO 8601 UTC with a ``Z`` suffix and milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Metrics:
+    """Counters updated by the WebSocket endpoint. All methods are thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started_monotonic = time.monotonic()
+        self.started_at = utc_now_iso()
+        self._per_user: Counter[str] = Counter()
+        self._received = 0
+        self._sent = 0
+
+    def connection_opened(self, user: str) -> None:
+        with self._lock:
+            self._per_user[user] += 1
+
+    def connection_closed(self, user: str) -> None:
+        with self._lock:
+            self._per_user[user] -= 1
+            if self._per_user[user] <= 0:
+                del self._per_user[user]
+
+    def message_received(self) -> None:
+        with self._lock:
+            self._received += 1
+
+    def message_sent(self) -> None:
+        with self._lock:
+            self._sent += 1
+
+    def open_connections(self, user: str | None = None) -> int:
+        with self._lock:
+            if user is None:
+                return sum(self._per_user.values())
+            return self._per_user.get(user, 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            per_user = dict(sorted(self._per_user.items()))
+            return {
+                "connections": {"open": sum(per_user.values()), "per_user": per_user},
+                "messages": {"received": self._received, "sent": self._sent},
+                "uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
+                "started_at": self.started_at,
+            }
