@@ -1,0 +1,115 @@
+"""Robot Framework library that starts and stops the embedded reference service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+from ReferenceServiceLibrary.process import ServiceError, ServiceProcess, stop_all
+
+__version__ = "0.1.0"
+__all__ = ["ReferenceServiceLibrary", "ServiceError", "ServiceProcess", "stop_all"]
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class ReferenceServiceLibrary:
+    """Starts the toolkit's reference WebSocket + JWT service as a local child process.
+
+    Each started service listens on a free loopback port with its own SQLite database
+    and a generated HS256 secret, so tests can forge tokens with the same key. Every
+    service still running is stopped when the library is closed or Python exits.
+
+    Settings are given as named arguments named after the service settings, for example
+    ``access_token_ttl=0.5``, ``max_message_size=1024``, ``leeway=2``, ``issuer=other``,
+    ``users=dave:pw1,erin:pw2``. See ``docs/protocol.md`` for the full list.
+
+    = Example =
+
+    | ***** Settings *****
+    | Library           ReferenceServiceLibrary
+    | Suite Setup       Start Reference Service    access_token_ttl=2
+    | Suite Teardown    Stop All Reference Services
+    |
+    | ***** Test Cases *****
+    | Service Is Healthy
+    |     &{service}=    Start Reference Service    alias=extra
+    |     Log    ${service}[ws_url]
+    |     Stop Reference Service    extra
+    """
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._services: dict[str, ServiceProcess] = {}
+        self._current: str | None = None
+
+    @keyword
+    def start_reference_service(
+        self, alias: str | None = None, startup_timeout: float = 20.0, **settings: str
+    ) -> dict[str, Any]:
+        """Starts a reference service and returns its connection facts as a dictionary.
+
+        The dictionary has the keys ``http_url``, ``ws_url``, ``jwt_secret``, ``issuer``,
+        ``audience``, ``database``, ``pid`` and ``log_file``.
+
+        ``alias`` names the service for `Stop Reference Service`; by default a number is
+        used. The latest started service is the current one. ``startup_timeout`` is how
+        many seconds to wait for the service to listen. Any other named argument is a
+        service setting.
+
+        | &{service}=    | Start Reference Service | |
+        | &{short}=      | Start Reference Service | alias=short | access_token_ttl=0.5 |
+        | Should Start With | ${service}[ws_url] | ws://127.0.0.1: |
+        """
+        name = alias or str(len(self._services) + 1)
+        if name in self._services and self._services[name].running:
+            raise ServiceError(f"A reference service named '{name}' is already running.")
+        service = ServiceProcess(startup_timeout=startup_timeout, **settings)
+        service.start()
+        self._services[name] = service
+        self._current = name
+        logger.info(f"Reference service '{name}' listening at {service.http_url}.")
+        return service.info()
+
+    @keyword
+    def stop_reference_service(self, alias: str | None = None, timeout: float = 5.0) -> None:
+        """Stops the named reference service, or the current one when no name is given.
+
+        The service gets ``timeout`` seconds to shut down gracefully before it is killed.
+
+        | Stop Reference Service |       |
+        | Stop Reference Service | short |
+        """
+        name = alias or self._current
+        if name is None or name not in self._services:
+            raise ServiceError(
+                f"No reference service named '{alias}' was started."
+                if alias
+                else "No reference service was started."
+            )
+        service = self._services.pop(name)
+        code = service.stop(timeout=timeout)
+        service.cleanup()
+        logger.info(f"Reference service '{name}' stopped with exit code {code}.")
+        if self._current == name:
+            self._current = next(reversed(self._services), None)
+
+    @keyword
+    def stop_all_reference_services(self, timeout: float = 5.0) -> None:
+        """Stops every reference service this library started.
+
+        | Stop All Reference Services |
+        """
+        for name in list(self._services):
+            self.stop_reference_service(name, timeout=timeout)
+
+    def _close(self) -> None:
+        """Listener hook: the library goes out of scope, so nothing may keep running."""
+        for service in self._services.values():
+            service.cleanup()
+        self._services.clear()
+        self._current = None
+        stop_all()

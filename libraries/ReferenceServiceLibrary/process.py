@@ -1,0 +1,306 @@
+"""Start and stop the reference service as a child process. Plain Python, no Robot imports.
+
+Example::
+
+    with ServiceProcess(access_token_ttl=0.5) as service:
+        requests.get(service.http_url + "/health")
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+# The service's own option table (stdlib only): flags are derived from it so the two
+# never disagree. refservice.config has no third-party imports, so this stays light.
+from refservice.config import OPTIONS_BY_NAME
+
+DEFAULT_ISSUER = "refservice"
+DEFAULT_AUDIENCE = "refservice-clients"
+
+# Settings the controller owns itself and does not take as keyword arguments.
+_RESERVED = frozenset({"port", "url_file", "database", "jwt_secret"})
+_ALIASES = {"user": "users"}
+
+
+class ServiceError(RuntimeError):
+    """The reference service could not be started or stopped. The text says why."""
+
+    ROBOT_SUPPRESS_NAME = True
+
+
+_live: weakref.WeakSet[ServiceProcess] = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def stop_all(timeout: float = 5.0) -> None:
+    """Stop every service started by this interpreter that is still running."""
+    with _live_lock:
+        services = list(_live)
+    for service in services:
+        service.stop(timeout=timeout)
+
+
+atexit.register(stop_all)
+
+
+def _normalise_name(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
+    """Turn ``{"access_token_ttl": 0.2, "users": ["a:pw"]}`` into command-line flags.
+
+    ``users`` (or ``user``) takes a list of ``NAME:PASSWORD`` strings or one string of
+    them separated by commas; other values are passed as text.
+    """
+    flags: list[str] = []
+    for raw_name, value in settings.items():
+        name = _normalise_name(raw_name)
+        if name in _RESERVED:
+            raise ServiceError(
+                f"Setting '{raw_name}' is managed by the service controller and cannot be set."
+            )
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None:
+            known = ", ".join(sorted(n for n in OPTIONS_BY_NAME if n not in _RESERVED))
+            raise ServiceError(f"Unknown reference service setting '{raw_name}'. Known: {known}.")
+        if value is None:
+            continue
+        if option.repeat:
+            items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+            for item in items:
+                if str(item).strip():
+                    flags += [option.flag, str(item).strip()]
+        else:
+            flags += [option.flag, str(value)]
+    return flags
+
+
+def _child_environment(jwt_secret: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFSERVICE_")}
+    # The secret goes through the environment so it never shows in a process listing.
+    env["REFSERVICE_JWT_SECRET"] = jwt_secret
+    env["PYTHONUNBUFFERED"] = "1"
+    spec = importlib.util.find_spec("refservice")
+    if spec is not None and spec.origin is not None:
+        package_root = str(Path(spec.origin).resolve().parent.parent)
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if package_root not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
+    return env
+
+
+class ServiceProcess:
+    """One reference service running as a child process on a free loopback port.
+
+    Keyword arguments are service settings named like the dataclass fields of
+    ``refservice.config.Settings`` (``access_token_ttl=0.2``, ``users=["a:pw"]``,
+    ``max_message_size=1024`` ...). Port, URL file, database and HS256 secret are
+    chosen by the controller and exposed as attributes.
+    """
+
+    def __init__(
+        self,
+        *,
+        workdir: str | os.PathLike[str] | None = None,
+        jwt_secret: str | None = None,
+        startup_timeout: float = 20.0,
+        python: str = sys.executable,
+        **settings: Any,
+    ) -> None:
+        self.settings: dict[str, Any] = dict(settings)
+        self._flags = settings_to_flags(self.settings)
+        self.jwt_secret = jwt_secret or secrets.token_urlsafe(32)
+        self.startup_timeout = startup_timeout
+        self.python = python
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="refservice-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.database = str(self.workdir / "refservice.db")
+        self.url_file = self.workdir / "service-url.json"
+        self.log_file = self.workdir / "service.log"
+        self.issuer = str(self.settings.get("issuer", DEFAULT_ISSUER))
+        self.audience = str(self.settings.get("audience", DEFAULT_AUDIENCE))
+        self.http_url = ""
+        self.ws_url = ""
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode if self._process is not None else None
+
+    def info(self) -> dict[str, Any]:
+        """The facts a test needs to talk to the service."""
+        return {
+            "http_url": self.http_url,
+            "ws_url": self.ws_url,
+            "jwt_secret": self.jwt_secret,
+            "issuer": self.issuer,
+            "audience": self.audience,
+            "database": self.database,
+            "pid": self.pid,
+            "log_file": str(self.log_file),
+        }
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        return [
+            self.python,
+            "-m",
+            "refservice",
+            "--port",
+            "0",
+            "--url-file",
+            str(self.url_file),
+            "--database",
+            self.database,
+            *self._flags,
+        ]
+
+    def start(self) -> ServiceProcess:
+        """Start the process and wait until it listens. Return ``self``."""
+        if self.running:
+            raise ServiceError(f"The reference service is already running (pid {self.pid}).")
+        self.url_file.unlink(missing_ok=True)
+        self._close_log()
+        self._log = open(self.log_file, "ab")  # noqa: SIM115 - kept open for the child
+        self._process = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=_child_environment(self.jwt_secret),
+            cwd=self.workdir,
+            start_new_session=os.name == "posix",
+        )
+        with _live_lock:
+            _live.add(self)
+        self._wait_until_listening()
+        return self
+
+    def _wait_until_listening(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            info = self._read_url_file()
+            if info is not None and info.get("pid") == self._process.pid:
+                self.http_url = str(info["http_url"])
+                self.ws_url = str(info["ws_url"])
+                self.issuer = str(info.get("issuer", self.issuer))
+                self.audience = str(info.get("audience", self.audience))
+                return
+            code = self._process.poll()
+            if code is not None:
+                self._close_log()
+                raise ServiceError(
+                    f"The reference service exited with code {code} before it was ready. "
+                    f"Last log lines:\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                self._terminate(timeout=2.0)
+                raise ServiceError(
+                    f"The reference service did not start within {self.startup_timeout} "
+                    f"seconds. Last log lines:\n{self.log_tail()}"
+                )
+            time.sleep(0.02)
+
+    def _read_url_file(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.url_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """Stop gracefully (SIGTERM), killing after ``timeout`` seconds. Return the exit code.
+
+        Stopping a service that is not running does nothing. The work directory (and so
+        the database) is kept so the service can be started again with the same data.
+        """
+        code = self._terminate(timeout=timeout)
+        with _live_lock:
+            _live.discard(self)
+        return code
+
+    def _terminate(self, timeout: float) -> int | None:
+        process = self._process
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=timeout)
+        self._close_log()
+        return process.returncode
+
+    def _signal(self, signum: int) -> None:
+        """Send ``signum`` to the process (building block for later kill/restart)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signum)
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def cleanup(self) -> None:
+        """Stop the service and delete its work directory if this object created it."""
+        self.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        state = f"running pid={self.pid}" if self.running else "stopped"
+        return f"<ServiceProcess {self.http_url or 'not started'} {state}>"
+
+
+__all__ = ["ServiceError", "ServiceProcess", "settings_to_flags", "stop_all"]
