@@ -1,0 +1,428 @@
+"""One WebSocket client connection: handshake, background reader, sending, closing.
+
+Nothing here knows about Robot Framework, so it can be used and tested alone.
+The reader thread reads every frame as soon as it arrives: it answers pings at
+once (websocket-client alone answers them only while someone calls ``recv``),
+joins fragmented messages, validates UTF-8 strictly, puts messages into the
+inbox and records the wire traffic in the transcript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import websocket
+from websocket import ABNF
+
+from .errors import ConnectionClosedError, HandshakeError
+from .inbox import CloseInfo, Inbox
+from .transcript import EVENT, RECEIVED, SENT, Transcript
+
+READER_THREAD_PREFIX = "WebSocketLibrary-reader"
+
+CLOSE_NORMAL = 1000
+CLOSE_NO_STATUS = 1005
+CLOSE_ABNORMAL = 1006
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_INVALID_PAYLOAD = 1007
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """Everything that shapes an opening handshake, kept for reconnecting."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    subprotocols: Sequence[str] = ()
+    origin: str | None = None
+    cookie: str | None = None
+    timeout: float = 10.0
+    ca_file: str | None = None
+    verify: bool = True
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def sslopt(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if not self.verify:
+            options.update(cert_reqs=ssl.CERT_NONE, check_hostname=False)
+        if self.ca_file:
+            options["ca_certs"] = self.ca_file
+        if self.client_cert:
+            options["certfile"] = self.client_cert
+        if self.client_key:
+            options["keyfile"] = self.client_key
+        return options
+
+
+@dataclass(frozen=True)
+class HandshakeRefusal:
+    """The server answered the opening handshake with something other than 101."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class HandshakeRefusedError(HandshakeError):
+    def __init__(self, message: str, refusal: HandshakeRefusal) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+
+
+class _ProtocolViolationError(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketConnection:
+    """A client connection with an inbox that a background thread fills."""
+
+    def __init__(self, url: str, options: ConnectOptions, name: str = "") -> None:
+        self.url = url
+        self.options = options
+        self.name = name or url
+        self.inbox = Inbox()
+        self.transcript = Transcript(self.name)
+        self.answer_pings = True
+        self.handshake_seconds: float | None = None
+        self.last_sent_monotonic: float | None = None
+        self._ws = websocket.WebSocket(
+            sslopt=options.sslopt(),
+            enable_multithread=True,
+            # UTF-8 is validated by the reader, which closes with 1007 as RFC 6455 asks.
+            skip_utf8_validation=True,
+        )
+        self._reader: threading.Thread | None = None
+        self._close_sent = threading.Event()
+
+    # Opening.
+
+    def open(self) -> None:
+        """Perform the opening handshake and start the reader.
+
+        Raises ``HandshakeRefusedError`` when the server answers with an HTTP status
+        other than 101, and ``HandshakeError`` when no handshake happens at all.
+        """
+        self.transcript.record(SENT, "handshake", note=self._describe_request())
+        started = time.monotonic()
+        try:
+            self._ws.connect(
+                self.url,
+                header=[f"{name}: {value}" for name, value in self.options.headers.items()],
+                subprotocols=list(self.options.subprotocols) or None,
+                origin=self.options.origin,
+                cookie=self.options.cookie,
+                timeout=self.options.timeout,
+            )
+        except websocket.WebSocketBadStatusException as error:
+            refusal = HandshakeRefusal(
+                status=error.status_code,
+                reason=error.status_message or "",
+                headers=dict(error.resp_headers or {}),
+                body=error.resp_body or b"",
+            )
+            self.transcript.record(
+                RECEIVED, "refusal", refusal.body, note=f"HTTP {refusal.status} {refusal.reason}"
+            )
+            self.inbox.close(CloseInfo(None, "handshake refused", "server", time.time()))
+            raise HandshakeRefusedError(
+                f"Handshake of {self.describe()} was refused: HTTP {refusal.status} "
+                f"{refusal.reason}, body: {refusal.text or '(empty)'}",
+                refusal,
+            ) from None
+        except (OSError, websocket.WebSocketException, ValueError) as error:
+            self.transcript.record(EVENT, "error", note=f"{type(error).__name__}: {error}")
+            self.inbox.close(CloseInfo(None, f"handshake failed: {error}", "network", time.time()))
+            raise HandshakeError(f"Could not open {self.describe()}: {_explain(error)}") from None
+        self.handshake_seconds = time.monotonic() - started
+        self.transcript.record(
+            RECEIVED,
+            "handshake",
+            note=f"HTTP 101 in {self.handshake_seconds * 1000:.1f} ms"
+            + (f", subprotocol {self.subprotocol}" if self.subprotocol else ""),
+        )
+        self._reader = threading.Thread(
+            target=self._read_loop, name=f"{READER_THREAD_PREFIX}-{self.name}", daemon=True
+        )
+        self._reader.start()
+
+    def _describe_request(self) -> str:
+        parts = [f"GET {self.url}"]
+        parts += [f"{name}: {value}" for name, value in self.options.headers.items()]
+        if self.options.subprotocols:
+            parts.append(f"Sec-WebSocket-Protocol: {', '.join(self.options.subprotocols)}")
+        if self.options.cookie:
+            parts.append("Cookie: (masked)")
+        return " | ".join(parts)
+
+    # State.
+
+    def describe(self) -> str:
+        return (
+            f"connection '{self.name}' ({self.url})"
+            if self.name != self.url
+            else (f"connection to {self.url}")
+        )
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self._ws.getsubprotocol()
+
+    @property
+    def response_status(self) -> int | None:
+        return self._ws.getstatus()
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return dict(self._ws.getheaders() or {})
+
+    @property
+    def closed(self) -> CloseInfo | None:
+        return self.inbox.closed
+
+    @property
+    def is_open(self) -> bool:
+        return self._reader is not None and self.inbox.closed is None
+
+    @property
+    def reader_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    # Sending.
+
+    def send_text(self, text: str) -> None:
+        self._send(text.encode("utf-8"), ABNF.OPCODE_TEXT, "text", text)
+
+    def send_binary(self, data: bytes) -> None:
+        self._send(bytes(data), ABNF.OPCODE_BINARY, "binary", bytes(data))
+
+    def send_json(self, value: Any) -> str:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        self.send_text(text)
+        return text
+
+    def _send(self, data: bytes, opcode: int, kind: str, shown: str | bytes) -> None:
+        self._ensure_open("send a message")
+        try:
+            self._ws.send(data, opcode)
+        except (OSError, websocket.WebSocketException) as error:
+            raise ConnectionClosedError(
+                f"Could not send on {self.describe()}: {_explain(error)}"
+            ) from None
+        self.last_sent_monotonic = time.monotonic()
+        self.transcript.record(SENT, kind, shown)
+
+    def _ensure_open(self, action: str) -> None:
+        closed = self.inbox.closed
+        if self._reader is None:
+            raise ConnectionClosedError(f"Cannot {action}: {self.describe()} was never opened.")
+        if closed is not None:
+            raise ConnectionClosedError(
+                f"Cannot {action}: {self.describe()} is closed ({describe_close(closed)})."
+            )
+
+    # Closing.
+
+    def close(
+        self, code: int = CLOSE_NORMAL, reason: str = "", timeout: float | None = None
+    ) -> CloseInfo:
+        """Run the closing handshake and release the socket and the reader thread.
+
+        Returns how the connection ended; for a connection the server had
+        already closed, that is the server's close.
+        """
+        wait = self.options.timeout if timeout is None else timeout
+        if self._reader is None:
+            self._ws.shutdown()
+            return self.inbox.closed or CloseInfo(None, "never opened", "client", time.time())
+        if self.inbox.closed is None:
+            payload = struct.pack("!H", code) + reason.encode("utf-8")
+            self._close_sent.set()
+            try:
+                self._ws.send(payload, ABNF.OPCODE_CLOSE)
+                self.transcript.record(
+                    SENT, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
+                )
+            except (OSError, websocket.WebSocketException):
+                pass  # The reader notices the dead socket and records why.
+            if self.inbox.wait_for_close(wait) is None:
+                self._abort()
+                self.inbox.close(
+                    CloseInfo(
+                        None,
+                        f"no close frame from the server within {wait:g} s",
+                        "client",
+                        time.time(),
+                    )
+                )
+        self._reader.join(wait)
+        if self._reader.is_alive():  # Only a server that never stops sending gets here.
+            self._abort()
+            self._reader.join(wait)
+        return self.inbox.closed  # type: ignore[return-value]
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake."""
+        self._abort()
+        if self._reader is not None:
+            self._reader.join(self.options.timeout)
+        self._ws.shutdown()
+
+    def _abort(self) -> None:
+        sock = self._ws.sock
+        if sock is not None:
+            # Already closed means nothing is left to wake up.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    # The reader thread.
+
+    def _read_loop(self) -> None:
+        info: CloseInfo | None = None
+        try:
+            info = self._read_until_closed()
+        except _ProtocolViolationError as violation:
+            info = self._fail_connection(violation.code, violation.reason)
+        except (OSError, websocket.WebSocketException) as error:
+            initiated_by = "client" if self._close_sent.is_set() else "network"
+            info = CloseInfo(
+                CLOSE_ABNORMAL, f"connection lost: {_explain(error)}", initiated_by, time.time()
+            )
+            self.transcript.record(EVENT, "dropped", note=info.reason)
+        finally:
+            self._ws.shutdown()
+            self.inbox.close(
+                info or CloseInfo(CLOSE_ABNORMAL, "reader stopped", "client", time.time())
+            )
+
+    def _read_until_closed(self) -> CloseInfo:
+        fragments: list[bytes] = []
+        fragmented_opcode: int | None = None
+        while True:
+            try:
+                frame = self._ws.recv_frame()
+            except websocket.WebSocketTimeoutException:
+                continue  # Idle; the frame buffer keeps any partial frame.
+            except websocket.WebSocketProtocolException as error:
+                raise _ProtocolViolationError(CLOSE_PROTOCOL_ERROR, str(error)) from None
+            opcode = frame.opcode
+            if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
+                if fragmented_opcode is not None:
+                    raise _ProtocolViolationError(
+                        CLOSE_PROTOCOL_ERROR, "new data frame before the fragmented message ended"
+                    )
+                if frame.fin:
+                    self._deliver(opcode, frame.data)
+                else:
+                    fragmented_opcode, fragments = opcode, [frame.data]
+            elif opcode == ABNF.OPCODE_CONT:
+                if fragmented_opcode is None:
+                    raise _ProtocolViolationError(
+                        CLOSE_PROTOCOL_ERROR, "continuation frame with no message to continue"
+                    )
+                fragments.append(frame.data)
+                if frame.fin:
+                    self._deliver(fragmented_opcode, b"".join(fragments))
+                    fragmented_opcode, fragments = None, []
+            elif opcode == ABNF.OPCODE_PING:
+                self.transcript.record(RECEIVED, "ping", frame.data)
+                if self.answer_pings:
+                    self._ws.pong(frame.data)
+                    self.transcript.record(SENT, "pong", frame.data)
+            elif opcode == ABNF.OPCODE_PONG:
+                self.transcript.record(RECEIVED, "pong", frame.data)
+            elif opcode == ABNF.OPCODE_CLOSE:
+                return self._on_close_frame(frame.data)
+
+    def _deliver(self, opcode: int, data: bytes) -> None:
+        if opcode == ABNF.OPCODE_TEXT:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _ProtocolViolationError(
+                    CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8"
+                ) from None
+            self.inbox.put(text)
+            self.transcript.record(RECEIVED, "text", text)
+        else:
+            self.inbox.put(data)
+            self.transcript.record(RECEIVED, "binary", data)
+
+    def _on_close_frame(self, payload: bytes) -> CloseInfo:
+        if len(payload) >= 2:
+            code = struct.unpack("!H", payload[:2])[0]
+            try:
+                reason = payload[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                raise _ProtocolViolationError(
+                    CLOSE_INVALID_PAYLOAD, "close reason is not valid UTF-8"
+                ) from None
+        else:
+            code, reason = CLOSE_NO_STATUS, ""
+        self.transcript.record(
+            RECEIVED, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
+        )
+        if self._close_sent.is_set():
+            return CloseInfo(code, reason, "client", time.time())
+        # Echo the code back, as RFC 6455 section 5.5.1 suggests.
+        reply = b"" if code == CLOSE_NO_STATUS else payload[:2]
+        self._close_sent.set()
+        try:
+            self._ws.send(reply, ABNF.OPCODE_CLOSE)
+            self.transcript.record(SENT, "close", note="reply" + (f" code {code}" if reply else ""))
+        except (OSError, websocket.WebSocketException):
+            pass  # The server may already have gone; its close is what matters.
+        return CloseInfo(code, reason, "server", time.time())
+
+    def _fail_connection(self, code: int, reason: str) -> CloseInfo:
+        """Close with ``code`` after the server broke the protocol (RFC 6455 section 7.1.7)."""
+        self.transcript.record(EVENT, "protocol error", note=reason)
+        if not self._close_sent.is_set():
+            self._close_sent.set()
+            try:
+                self._ws.send(
+                    struct.pack("!H", code) + reason.encode("utf-8")[:120], ABNF.OPCODE_CLOSE
+                )
+                self.transcript.record(SENT, "close", note=f"code {code} {reason!r}")
+            except (OSError, websocket.WebSocketException):
+                pass
+        return CloseInfo(code, f"client failed the connection: {reason}", "client", time.time())
+
+
+def describe_close(info: CloseInfo) -> str:
+    by = {"server": "by the server", "client": "by the client", "network": "without a close frame"}
+    code = f"code {info.code}" if info.code is not None else "no close code"
+    reason = f", reason '{info.reason}'" if info.reason else ""
+    return f"closed {by.get(info.initiated_by, info.initiated_by)} with {code}{reason}"
+
+
+def _explain(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused ({text}); is the server running?"
+    if isinstance(error, (socket.timeout, websocket.WebSocketTimeoutException)):
+        return f"timed out ({text})"
+    return text

@@ -1,0 +1,68 @@
+"""What every keyword component shares: the connections, timeouts and failure texts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from robot.utils import secs_to_timestr
+
+from ..connection import WebSocketConnection
+from ..errors import NoConnectionError
+from ..transcript import preview
+
+if TYPE_CHECKING:
+    from ..library import WebSocketLibrary
+
+INBOX_LINES_IN_FAILURES = 5
+PREVIEW_CHARS_IN_FAILURES = 160
+
+
+class LibraryComponent:
+    def __init__(self, library: WebSocketLibrary) -> None:
+        self.library = library
+
+    def connection(self, identifier: str | int | None = None) -> WebSocketConnection:
+        """The connection named by alias or index, or the current one."""
+        cache = self.library.connections
+        if identifier is None:
+            if not cache:
+                raise NoConnectionError("No open WebSocket connection. Use 'Connect' first.")
+            return cache.current
+        try:
+            return cache.get_connection(identifier)
+        except RuntimeError:
+            known = ", ".join(f"'{c.name}'" for c in cache) or "none"
+            raise NoConnectionError(
+                f"No WebSocket connection with alias or index '{identifier}'. Known: {known}."
+            ) from None
+
+    def seconds(
+        self, timeout: timedelta | None, connection: WebSocketConnection | None = None
+    ) -> float:
+        if timeout is not None:
+            return max(timeout.total_seconds(), 0.0)
+        if connection is not None:
+            return connection.options.timeout
+        return self.library.timeout
+
+    def mask(self, text: str) -> str:
+        return self.library.mask(text)
+
+    def describe_inbox(self, connection: WebSocketConnection) -> str:
+        """What arrived and is still unconsumed, for failure messages."""
+        messages = connection.inbox.snapshot()
+        if not messages:
+            return "Its inbox is empty."
+        shown = messages[-INBOX_LINES_IN_FAILURES:]
+        lines = [
+            f"  #{m.sequence} {m.kind}: {preview(m.data, PREVIEW_CHARS_IN_FAILURES)}" for m in shown
+        ]
+        older = len(messages) - len(shown)
+        header = f"Its inbox holds {len(messages)} unconsumed message(s)"
+        header += f", the last {len(shown)}:" if older else ":"
+        return self.mask("\n".join([header, *lines]))
+
+
+def timestr(seconds: float) -> str:
+    return secs_to_timestr(seconds, compact=True) if seconds else "0s"

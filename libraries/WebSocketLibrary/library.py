@@ -1,0 +1,144 @@
+"""The ``WebSocketLibrary`` class: keyword components over a connection cache."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from AuthLibrary.masking import mask_tokens, reveals_secrets
+from robot.api import logger
+from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+from robot.utils import ConnectionCache
+from robotlibcore import DynamicCore
+
+from .connection import WebSocketConnection
+from .keywords import ConnectionKeywords, ReceivingKeywords, SendingKeywords
+from .transcript import render_html
+
+__version__ = "0.1.0"
+
+# Credentials that are not JWTs, e.g. "Authorization: Basic dXNlcjpwdw==".
+_CREDENTIAL_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization:\s*\w+\s+)([^\s|]+)")
+
+
+class _Listener:
+    """Closes what tests left open when the library goes out of scope."""
+
+    ROBOT_LISTENER_API_VERSION = 3
+
+    def __init__(self, library: WebSocketLibrary) -> None:
+        self.library = library
+
+    def close(self) -> None:
+        self.library.close_all()
+
+
+class WebSocketLibrary(DynamicCore):
+    """Test any WebSocket server: connect, send, wait for messages, check the close.
+
+    = Connections =
+
+    `Connect` opens a connection and makes it the current one. Give it an
+    ``alias`` to come back to it with `Switch Connection`, or pass the alias
+    (or index) as the ``connection`` argument of any keyword to act on another
+    connection without switching. `Close All Connections` in a teardown closes
+    everything; the library also closes what is left when it goes out of scope.
+
+    = The inbox =
+
+    Every connection has a background reader that takes each frame off the
+    socket as it arrives. Messages go into the connection's inbox, where they
+    wait until a keyword takes them: nothing that arrives between two keywords
+    is lost. `Receive Message` takes the oldest; `Wait For Message` takes the
+    first that matches its criteria and leaves the others in order. Pings from
+    the server are answered at once, whether or not a keyword is running.
+
+    = Failures =
+
+    A failure names the connection, says what was expected, and shows what
+    did arrive: the last unconsumed messages, shortened, or how the connection
+    was closed. A refused handshake shows the HTTP status and body.
+
+    = Transcript =
+
+    After every keyword of this library, log.html gets a table of what crossed
+    the wire since the previous one: time, connection, direction, type, size
+    and content (shortened). JWTs and credentials are masked unless the log
+    level is DEBUG or TRACE. Import with ``transcript=False`` to turn it off.
+
+    = Timeouts =
+
+    Times are Robot Framework time strings: ``5s``, ``1.5 seconds``,
+    ``1 min 30 s``, ``200ms``. The library's default timeout (10 seconds, or
+    the ``timeout`` import argument) applies to connections opened without
+    their own; a connection's timeout is the default wait of its keywords.
+
+    = Example =
+
+    | ***** Settings *****
+    | Library    WebSocketLibrary    timeout=5s
+    | Test Teardown    Close All Connections
+    |
+    | ***** Test Cases *****
+    | Echo Is Answered
+    |     Connect    ws://127.0.0.1:8765/ws?access_token=${TOKEN}    alias=alice
+    |     Wait For Message    type=welcome
+    |     Send Json Message    {"type": "echo", "id": 1, "payload": "hi"}
+    |     ${reply} =    Wait For Message    type=echo    id=1
+    |     Should Be Equal    ${reply}[payload]    hi
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_VERSION = __version__
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+
+    def __init__(self, timeout: timedelta = timedelta(seconds=10), transcript: bool = True) -> None:
+        """``timeout`` is the default for connections; ``transcript`` logs the wire traffic.
+
+        | Library | WebSocketLibrary | timeout=3s | transcript=False |
+        """
+        self.timeout = timeout.total_seconds()
+        self.transcript_enabled = transcript
+        self.connections: ConnectionCache = ConnectionCache("No open WebSocket connection.")
+        self.ROBOT_LIBRARY_LISTENER = _Listener(self)
+        super().__init__([ConnectionKeywords(self), SendingKeywords(self), ReceivingKeywords(self)])
+
+    def run_keyword(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None):
+        try:
+            return super().run_keyword(name, args, kwargs)
+        finally:
+            self.log_transcript(*self.connections)
+
+    def close_all(self) -> None:
+        connections = list(self.connections)
+        for connection in connections:
+            connection.close()
+        self.log_transcript(*connections)
+        self.connections.empty_cache()
+
+    def log_transcript(self, *connections: WebSocketConnection) -> None:
+        """Log the wire events recorded since the last call, as one HTML table."""
+        events, dropped = [], 0
+        for connection in connections:
+            drained, lost = connection.transcript.drain()
+            events += drained
+            dropped += lost
+        if events and self.transcript_enabled:
+            logger.info(render_html(events, self._masker(), dropped), html=True)
+
+    def mask(self, text: str) -> str:
+        return self._masker()(text)
+
+    def _masker(self):
+        try:
+            level = BuiltIn().get_variable_value("${LOG_LEVEL}")
+        except RobotNotRunningError:
+            level = None
+        if reveals_secrets(level):
+            return lambda text: text
+        return _mask_credentials
+
+
+def _mask_credentials(text: str) -> str:
+    return _CREDENTIAL_HEADER.sub(r"\1(masked)", mask_tokens(text))

@@ -1,0 +1,105 @@
+"""What crossed the wire, recorded in any thread and rendered as HTML for log.html.
+
+Robot Framework ignores log messages from threads other than the main one, so
+the reader thread only records events here; keywords render them later.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+SENT = "sent"
+RECEIVED = "received"
+EVENT = "event"
+_ARROWS = {SENT: "&rarr;", RECEIVED: "&larr;", EVENT: "&bull;"}
+PREVIEW_CHARS = 400
+
+
+def shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} chars)"
+
+
+def preview(payload: str | bytes, limit: int = PREVIEW_CHARS) -> str:
+    """A readable, bounded rendering of a payload."""
+    if isinstance(payload, bytes):
+        head = payload[: limit // 2]
+        more = f"… ({len(payload)} bytes)" if len(payload) > len(head) else ""
+        return f"0x{head.hex()}{more}" if head else "(empty)"
+    return shorten(payload, limit) if payload else "(empty)"
+
+
+@dataclass(frozen=True)
+class TranscriptEvent:
+    at: float
+    connection: str
+    direction: str
+    kind: str
+    size: int | None
+    content: str
+
+
+class Transcript:
+    """A bounded buffer of wire events of one connection."""
+
+    def __init__(self, connection: str, max_events: int = 2000) -> None:
+        self.connection = connection
+        self._events: deque[TranscriptEvent] = deque(maxlen=max_events)
+        self._dropped = 0
+        self._lock = threading.Lock()
+
+    def record(
+        self, direction: str, kind: str, payload: str | bytes | None = None, note: str = ""
+    ) -> None:
+        size = None if payload is None else len(payload)
+        content = note if payload is None else preview(payload)
+        if note and payload is not None:
+            content = f"{note} {content}"
+        event = TranscriptEvent(time.time(), self.connection, direction, kind, size, content)
+        with self._lock:
+            if len(self._events) == self._events.maxlen:
+                self._dropped += 1
+            self._events.append(event)
+
+    def drain(self) -> tuple[list[TranscriptEvent], int]:
+        """Events recorded since the last drain, and how many were dropped meanwhile."""
+        with self._lock:
+            events, dropped = list(self._events), self._dropped
+            self._events.clear()
+            self._dropped = 0
+            return events, dropped
+
+
+def render_html(
+    events: Iterable[TranscriptEvent], mask: Callable[[str], str], dropped: int = 0
+) -> str:
+    """An HTML table of ``events`` in time order, each content passed through ``mask``."""
+    rows = []
+    for event in sorted(events, key=lambda e: e.at):
+        stamp = datetime.fromtimestamp(event.at).strftime("%H:%M:%S.%f")[:-3]
+        size = "" if event.size is None else str(event.size)
+        rows.append(
+            "<tr>"
+            f"<td>{stamp}</td>"
+            f"<td>{html.escape(event.connection)}</td>"
+            f"<td title='{event.direction}'>{_ARROWS[event.direction]}</td>"
+            f"<td>{html.escape(event.kind)}</td>"
+            f"<td style='text-align:right'>{size}</td>"
+            f"<td><code>{html.escape(mask(event.content))}</code></td>"
+            "</tr>"
+        )
+    note = (
+        f"<p>{dropped} older events were not kept (transcript buffer full).</p>" if dropped else ""
+    )
+    return (
+        f"{note}<table class='websocket-transcript' style='border-collapse:collapse'>"
+        "<tr><th>time</th><th>connection</th><th></th><th>type</th><th>bytes</th>"
+        "<th>content</th></tr>" + "".join(rows) + "</table>"
+    )
