@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from AuthLibrary.masking import mask_tokens, reveals_secrets
 from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache
 from robotlibcore import DynamicCore
+
+from AuthLibrary.masking import mask_tokens, reveals_secrets
 
 from .connection import WebSocketConnection
 from .keywords import ConnectionKeywords, ReceivingKeywords, SendingKeywords

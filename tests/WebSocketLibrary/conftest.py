@@ -3,8 +3,10 @@
 The library must work against any server, so besides the reference service
 these tests use a plain ``websockets`` server whose behaviour each test picks
 by path: ``/echo`` echoes, ``/close/<code>`` closes at once with that code,
-``/hello`` sends three messages, ``/ping`` pings the client, ``/refuse/<status>``
-refuses the handshake, ``/silent`` reads and never answers.
+``/hello`` sends three messages, ``/ping`` pings the client and reports whether
+a pong came, ``/fragments`` sends one message in three frames, ``/bad-utf8``
+sends a text frame that is not UTF-8, ``/refuse/<status>`` refuses the
+handshake, ``/silent`` reads and never answers.
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ def _handler(ws: ServerConnection) -> None:
             ws.send(text)
         ws.wait_closed()
     elif path == "/ping":
-        ws.ping(b"are you there")
-        time.sleep(0.05)
+        time.sleep(0.2)  # Long enough that no keyword is running when the ping comes.
+        answered = ws.ping(b"are you there").wait(1)
+        ws.send("pong received" if answered else "no pong")
+        ws.wait_closed()
+    elif path == "/fragments":
+        ws.send(["frag", "ment", "ed"])
+        ws.wait_closed()
+    elif path == "/bad-utf8":
+        ws.send(b"\xff\xfe", text=True)
         ws.wait_closed()
     elif path == "/silent":
         for _ in ws:
@@ -43,7 +52,9 @@ def _process_request(ws: ServerConnection, request) -> Response | None:
     if request.path.startswith("/refuse/"):
         status = int(request.path.rsplit("/", 1)[1])
         body = b'{"error":"go_away","token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}'
-        headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        headers = Headers(
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
         return Response(status, "Refused", headers, body)
     return None
 

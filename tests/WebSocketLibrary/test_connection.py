@@ -1,0 +1,129 @@
+"""WebSocketConnection against a real server, with no Robot Framework involved."""
+
+import threading
+import time
+
+import pytest
+
+from WebSocketLibrary.connection import (
+    READER_THREAD_PREFIX,
+    ConnectOptions,
+    HandshakeRefusedError,
+    WebSocketConnection,
+)
+from WebSocketLibrary.errors import ConnectionClosedError, HandshakeError
+from WebSocketLibrary.matchers import Criteria
+
+ANY = Criteria()
+
+
+def opened(url: str, **options) -> WebSocketConnection:
+    connection = WebSocketConnection(url, ConnectOptions(timeout=2, **options), name="test")
+    connection.open()
+    return connection
+
+
+def test_messages_arriving_between_calls_wait_in_the_inbox(peer):
+    connection = opened(f"{peer}/hello")
+    time.sleep(0.2)  # Nobody reads meanwhile, yet nothing is lost.
+    assert [m.data for m in connection.inbox.take_many(ANY, 3, 1)] == [
+        '{"type":"greeting","n":1}',
+        "plain text",
+        b"\x00\x01",
+    ]
+    connection.close()
+
+
+def test_echo_text_and_binary(peer):
+    connection = opened(f"{peer}/echo")
+    connection.send_text("héllo")
+    connection.send_binary(b"\x00\xff")
+    sent = connection.send_json({"type": "echo", "id": 1})
+    assert [m.data for m in connection.inbox.take_many(ANY, 3, 2)] == ["héllo", b"\x00\xff", sent]
+    assert sent == '{"type":"echo","id":1}'
+    connection.close()
+
+
+def test_pings_are_answered_while_no_one_reads(peer):
+    connection = opened(f"{peer}/ping")
+    assert connection.inbox.take(ANY, 3).data == "pong received"
+    events, _ = connection.transcript.drain()
+    assert [e.kind for e in events if e.kind in ("ping", "pong")] == ["ping", "pong"]
+    connection.close()
+
+
+def test_a_frozen_client_does_not_answer_pings(peer):
+    connection = opened(f"{peer}/ping")
+    connection.answer_pings = False
+    assert connection.inbox.take(ANY, 3).data == "no pong"
+    connection.close()
+
+
+def test_fragments_are_joined(peer):
+    connection = opened(f"{peer}/fragments")
+    assert connection.inbox.take(ANY, 2).data == "fragmented"
+    connection.close()
+
+
+def test_invalid_utf8_fails_the_connection_with_1007(peer):
+    connection = opened(f"{peer}/bad-utf8")
+    closed = connection.inbox.wait_for_close(2)
+    assert closed is not None
+    assert (closed.code, closed.initiated_by) == (1007, "client")
+    assert "not valid UTF-8" in closed.reason
+    assert len(connection.inbox) == 0
+    connection.close()
+
+
+def test_server_close_is_recorded_and_answered(peer):
+    connection = opened(f"{peer}/close/4001")
+    closed = connection.inbox.wait_for_close(2)
+    assert (closed.code, closed.reason, closed.initiated_by) == (4001, "closing as asked", "server")
+    connection.close()
+    assert not connection.reader_alive
+
+
+def test_client_close_returns_the_servers_answer(peer):
+    connection = opened(f"{peer}/echo")
+    closed = connection.close(4002, "bye")
+    assert (closed.code, closed.reason, closed.initiated_by) == (4002, "bye", "client")
+    assert not connection.reader_alive
+
+
+def test_sending_after_close_says_how_it_closed(peer):
+    connection = opened(f"{peer}/close/4001")
+    connection.inbox.wait_for_close(2)
+    with pytest.raises(ConnectionClosedError, match="closed by the server with code 4001"):
+        connection.send_text("too late")
+    connection.close()
+
+
+def test_refusal_carries_status_headers_and_body(peer):
+    with pytest.raises(HandshakeRefusedError) as raised:
+        opened(f"{peer}/refuse/401")
+    refusal = raised.value.refusal
+    assert refusal.status == 401
+    assert refusal.json["error"] == "go_away"
+    assert refusal.headers["content-type"] == "application/json"
+    assert "HTTP 401" in str(raised.value) and "'test'" in str(raised.value)
+
+
+def test_unreachable_server_is_a_clear_error():
+    with pytest.raises(HandshakeError, match="connection refused.*is the server running"):
+        opened("ws://127.0.0.1:1/ws")
+
+
+def test_abort_drops_without_close_frame(peer):
+    connection = opened(f"{peer}/echo")
+    connection.abort()
+    assert connection.closed.code == 1006
+    assert not connection.reader_alive
+
+
+def test_reader_threads_are_named_and_gone_after_close(peer):
+    connections = [opened(f"{peer}/echo") for _ in range(5)]
+    names = [t.name for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]
+    assert len(names) == 5
+    for connection in connections:
+        connection.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]

@@ -1,0 +1,93 @@
+import threading
+import time
+
+from WebSocketLibrary.inbox import CloseInfo, Inbox
+
+
+def is_text(message):
+    return not message.is_binary
+
+
+def test_take_returns_messages_in_arrival_order():
+    inbox = Inbox()
+    inbox.put("one")
+    inbox.put("two")
+    assert inbox.take(lambda m: True, 0).data == "one"
+    assert inbox.take(lambda m: True, 0).data == "two"
+    assert inbox.take(lambda m: True, 0) is None
+
+
+def test_non_matching_messages_stay_in_order():
+    inbox = Inbox()
+    for data in ("a", b"b", "c"):
+        inbox.put(data)
+    assert inbox.take(lambda m: m.is_binary, 0).data == b"b"
+    assert [m.data for m in inbox.snapshot()] == ["a", "c"]
+
+
+def test_take_waits_for_a_message_put_by_another_thread():
+    inbox = Inbox()
+    threading.Timer(0.05, inbox.put, args=("late",)).start()
+    started = time.monotonic()
+    message = inbox.take(is_text, 2)
+    assert message is not None and message.data == "late"
+    assert time.monotonic() - started < 1
+
+
+def test_take_gives_up_after_timeout():
+    inbox = Inbox()
+    started = time.monotonic()
+    assert inbox.take(is_text, 0.1) is None
+    assert 0.09 <= time.monotonic() - started < 1
+
+
+def test_close_ends_a_wait_at_once():
+    inbox = Inbox()
+    threading.Timer(0.05, inbox.close, args=(CloseInfo(1000, "", "server", 0),)).start()
+    started = time.monotonic()
+    assert inbox.take(is_text, 5) is None
+    assert time.monotonic() - started < 1
+    assert inbox.closed.code == 1000
+
+
+def test_messages_queued_before_close_can_still_be_taken():
+    inbox = Inbox()
+    inbox.put("last words")
+    inbox.close(CloseInfo(1001, "", "server", 0))
+    assert inbox.take(is_text, 0).data == "last words"
+
+
+def test_take_many_is_all_or_nothing():
+    inbox = Inbox()
+    inbox.put("x")
+    assert [m.data for m in inbox.take_many(is_text, 2, 0.05)] == ["x"]
+    assert len(inbox) == 1
+    inbox.put("y")
+    assert [m.data for m in inbox.take_many(is_text, 2, 0)] == ["x", "y"]
+    assert len(inbox) == 0
+
+
+def test_peek_does_not_remove():
+    inbox = Inbox()
+    inbox.put("x")
+    assert inbox.peek(is_text, 0).data == "x"
+    assert len(inbox) == 1
+
+
+def test_sequence_counts_every_arrival():
+    inbox = Inbox()
+    inbox.put("a")
+    inbox.clear()
+    assert inbox.put("b").sequence == 2
+    assert inbox.received_count == 2
+
+
+def test_message_views():
+    inbox = Inbox()
+    obj = inbox.put('{"type": "echo"}')
+    number = inbox.put("42")
+    binary = inbox.put(b"\xff")
+    assert obj.is_json and obj.json == {"type": "echo"} and obj.structured == {"type": "echo"}
+    assert number.json == 42 and number.structured == "42"
+    assert not binary.is_json and binary.structured == b"\xff" and binary.size == 1
+    assert inbox.put("é").size == 2

@@ -1,0 +1,219 @@
+"""The keyword layer: failure messages, connection cache, transcript, cleanup."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from robot import run
+from robot.api import ExecutionResult
+
+from WebSocketLibrary import WebSocketLibrary
+from WebSocketLibrary.connection import READER_THREAD_PREFIX
+from WebSocketLibrary.errors import WebSocketLibraryError
+
+LIBRARIES = str(Path(__file__).resolve().parents[2] / "libraries")
+SHORT = timedelta(milliseconds=300)
+
+
+@pytest.fixture
+def library():
+    lib = WebSocketLibrary(timeout=timedelta(seconds=2))
+    yield lib
+    lib.close_all()
+
+
+def call(library: WebSocketLibrary, name: str, *args, **kwargs):
+    return library.run_keyword(name.lower().replace(" ", "_"), args, kwargs)
+
+
+def client_sockets_to(port: int) -> list:
+    return [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == port]
+
+
+def test_refused_handshake_names_connection_status_and_body(library, peer):
+    with pytest.raises(WebSocketLibraryError) as raised:
+        call(library, "Connect", f"{peer}/refuse/403", "alice")
+    message = str(raised.value)
+    assert "connection 'alice'" in message
+    assert "HTTP 403 Refused" in message
+    assert '"error":"go_away"' in message
+    assert "c2lnbmF0dXJl" not in message, "the token in the body must be masked"
+
+
+def test_connect_should_be_refused_returns_the_refusal(library, peer):
+    refusal = call(library, "Connect Should Be Refused", f"{peer}/refuse/401", 401)
+    assert refusal.status == 401 and refusal.json["error"] == "go_away"
+
+
+def test_connect_should_be_refused_fails_on_other_status_and_on_acceptance(library, peer):
+    with pytest.raises(WebSocketLibraryError, match="refused with HTTP 403 Refused, expected 401"):
+        call(library, "Connect Should Be Refused", f"{peer}/refuse/403", 401)
+    with pytest.raises(WebSocketLibraryError, match="server accepted it"):
+        call(library, "Connect Should Be Refused", f"{peer}/echo")
+
+
+def test_timeout_names_connection_and_shows_what_arrived(library, peer):
+    call(library, "Connect", f"{peer}/echo", "alice")
+    call(library, "Send Json Message", '{"type": "error", "code": "unknown_type"}')
+    with pytest.raises(WebSocketLibraryError) as raised:
+        call(library, "Wait For Message", timeout=SHORT, type="echo", id="1")
+    message = str(raised.value)
+    assert message.startswith("Connection 'alice' (ws://")
+    assert "did not receive a message where type == 'echo' and id == '1' within 300ms" in message
+    assert '#1 text: {"type":"error","code":"unknown_type"}' in message
+
+
+def test_timeout_with_nothing_arrived_says_so(library, peer):
+    call(library, "Connect", f"{peer}/silent", "quiet")
+    with pytest.raises(
+        WebSocketLibraryError, match="Connection 'quiet' .* within 300ms. Its inbox is empty."
+    ):
+        call(library, "Receive Message", SHORT)
+
+
+def test_non_matching_message_stays_for_the_next_keyword(library, peer):
+    call(library, "Connect", f"{peer}/echo")
+    call(library, "Send Text Message", "first")
+    call(library, "Send Json Message", {"type": "echo", "id": 2})
+    assert call(library, "Wait For Message", type="echo") == {"type": "echo", "id": 2}
+    assert call(library, "Receive Message") == "first"
+
+
+def test_wrong_kind_of_message_is_shown(library, peer):
+    call(library, "Connect", f"{peer}/echo", "bob")
+    call(library, "Send Text Message", "not json at all")
+    with pytest.raises(
+        WebSocketLibraryError,
+        match="Expected a JSON message on connection 'bob' .*received text: not json at all",
+    ):
+        call(library, "Receive Json Message")
+
+
+def test_close_before_a_match_is_reported_at_once(library, peer):
+    call(library, "Connect", f"{peer}/close/4001", "c")
+    with pytest.raises(
+        WebSocketLibraryError,
+        match="was closed by the server with code 4001, reason 'closing as asked' before",
+    ):
+        call(library, "Wait For Message", timeout=timedelta(seconds=30), type="never")
+
+
+def test_wait_for_close_checks_the_code(library, peer):
+    call(library, "Connect", f"{peer}/close/4001")
+    assert call(library, "Wait For Close", 4001, "closing as asked").closed_by == "server"
+    with pytest.raises(WebSocketLibraryError, match="code 4001.*expected code 1000"):
+        call(library, "Wait For Close", 1000)
+
+
+def test_should_not_receive_message(library, peer):
+    call(library, "Connect", f"{peer}/echo", "e")
+    call(library, "Should Not Receive Message", SHORT, type="echo")
+    call(library, "Send Json Message", {"type": "echo"})
+    with pytest.raises(
+        WebSocketLibraryError, match="'e' .* received a message where type == 'echo'"
+    ):
+        call(library, "Should Not Receive Message", SHORT, type="echo")
+    assert call(library, "Get Inbox") == [{"type": "echo"}]
+
+
+def test_wait_for_messages_reports_how_many_matched(library, peer):
+    call(library, "Connect", f"{peer}/echo")
+    call(library, "Send Json Message", {"n": 1})
+    with pytest.raises(WebSocketLibraryError, match="only 1 matched"):
+        call(library, "Wait For Messages", 2, SHORT, n="1")
+    assert call(library, "Clear Inbox") == 1
+
+
+def test_switch_connection_returns_previous_index(library, peer):
+    assert call(library, "Connect", f"{peer}/echo", "one") == 1
+    assert call(library, "Connect", f"{peer}/echo", "two") == 2
+    assert call(library, "Switch Connection", "one") == 2
+    assert call(library, "Get Connection Details").alias == "one"
+    assert call(library, "Switch Connection", "2") == 1
+    with pytest.raises(
+        WebSocketLibraryError,
+        match="No WebSocket connection with alias or index 'three'. Known: 'one', 'two'.",
+    ):
+        call(library, "Switch Connection", "three")
+
+
+def test_keywords_without_connection_fail_clearly(library):
+    with pytest.raises(
+        WebSocketLibraryError, match="No open WebSocket connection. Use 'Connect' first."
+    ):
+        call(library, "Send Text Message", "x")
+
+
+def test_send_json_rejects_invalid_json(library, peer):
+    call(library, "Connect", f"{peer}/echo")
+    with pytest.raises(WebSocketLibraryError, match="needs valid JSON.*Send Text Message"):
+        call(library, "Send Json Message", "{oops")
+
+
+def test_close_all_connections_leaves_no_thread_or_socket(library, peer):
+    port = int(peer.rsplit(":", 1)[1])
+    for n in range(10):
+        call(library, "Connect", f"{peer}/echo", f"c{n}")
+    call(library, "Connect", f"{peer}/close/4001")
+    assert len(client_sockets_to(port)) >= 10
+    call(library, "Close All Connections")
+    assert [t.name for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)] == []
+    assert client_sockets_to(port) == []
+    assert len(library.connections) == 0
+    assert call(library, "Connect", f"{peer}/echo") == 1, "indexes start again from 1"
+
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+SUITE = """
+*** Settings ***
+Library    WebSocketLibrary    timeout=2s
+Test Teardown    Close All Connections
+
+*** Test Cases ***
+Echo And Transcript
+    Connect    ${URL}/echo    alias=alice    headers=${{{"Authorization": "Bearer ${TOKEN}"}}}
+    Send Json Message    {"type": "echo", "id": 5, "token": "${TOKEN}"}
+    # Not assigned: Robot Framework itself logs assigned values unmasked.
+    Wait For Message    type=echo    id=5    timeout=1.5 seconds
+    # Nothing is left: the echo was taken, so this must fail.
+    Reply Time Should Be Below    1 s    regex=.*    timeout=0.1s
+
+Budgets
+    Connect    ${URL}/echo
+    Handshake Time Should Be Below    2s
+    Send Text Message    ping
+    Reply Time Should Be Below    500ms    regex=^ping$
+"""
+
+
+def test_robot_run_converts_arguments_and_logs_a_masked_transcript(peer, tmp_path):
+    suite = tmp_path / "suite.robot"
+    suite.write_text(SUITE)
+    run(
+        str(suite),
+        outputdir=str(tmp_path),
+        pythonpath=[LIBRARIES],
+        variable=[f"URL:{peer}", f"TOKEN:{TOKEN}"],
+        loglevel="INFO",
+        report="NONE",
+        log="NONE",
+        stdout=open(tmp_path / "stdout.txt", "w"),  # noqa: SIM115
+    )
+    result = ExecutionResult(str(tmp_path / "output.xml"))
+    tests = {test.name: test for test in result.suite.tests}
+    echo, budgets = tests["Echo And Transcript"], tests["Budgets"]
+    assert budgets.status == "PASS", budgets.message
+    assert echo.status == "FAIL"
+    assert "did not receive a message where matching regex '.*' within 100ms" in echo.message
+    # Arguments are logged as written in the data; what the library logs is in <msg>.
+    logged = "".join(
+        re.findall(r"<msg [^>]*>(.*?)</msg>", (tmp_path / "output.xml").read_text(), re.S)
+    )
+    assert "websocket-transcript" in logged
+    assert "c2lnbmF0dXJl" not in logged, "tokens must be masked below DEBUG"
+    assert "(masked, 49 chars)" in logged

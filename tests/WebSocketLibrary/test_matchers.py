@@ -1,0 +1,85 @@
+import pytest
+
+from WebSocketLibrary.inbox import Inbox
+from WebSocketLibrary.matchers import Criteria, lookup, values_equal
+
+DOCUMENT = {"type": "echo", "id": 7, "ok": True, "none": None, "p": {"items": [{"n": "x"}]}}
+
+
+def message(data):
+    return Inbox().put(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("type", ["echo"]),
+        ("p.items.0.n", ["x"]),
+        ("p.items.-1.n", ["x"]),
+        ("p.items.5.n", []),
+        ("missing", []),
+        ("$.p.items[0].n", ["x"]),
+        ("$.p.items[*].n", ["x"]),
+    ],
+)
+def test_lookup(path, expected):
+    assert lookup(DOCUMENT, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "equal"),
+    [
+        (7, "7", True),
+        (7, 7, True),
+        ("7", 7, False),
+        (True, "true", True),
+        (True, 1, False),
+        (1, True, False),
+        (None, "null", True),
+        ({"a": 1}, '{"a": 1}', True),
+        ("echo", "echo", True),
+        ("echo", "ECHO", False),
+    ],
+)
+def test_values_equal(actual, expected, equal):
+    assert values_equal(actual, expected) is equal
+
+
+def test_fields_all_must_match():
+    msg = message('{"type": "echo", "id": 7}')
+    assert Criteria({"type": "echo", "id": "7"}).matches(msg)
+    assert not Criteria({"type": "echo", "id": "8"}).matches(msg)
+
+
+def test_fields_never_match_non_json():
+    assert not Criteria({"type": "echo"}).matches(message("type=echo"))
+    assert not Criteria({"type": "echo"}).matches(message(b'{"type": "echo"}'))
+
+
+def test_regex_searches_text_and_binary():
+    assert Criteria(regex=r"^\{\"type").matches(message('{"type": 1}'))
+    assert Criteria(regex="abc").matches(message(b"xxabcxx"))
+    assert not Criteria(regex="^abc").matches(message("xabc"))
+
+
+def test_kind():
+    assert Criteria(kind="binary").matches(message(b"1"))
+    assert not Criteria(kind="binary").matches(message("1"))
+
+
+def test_no_criteria_match_anything():
+    assert Criteria().is_any and Criteria().matches(message(b""))
+
+
+def test_bad_expressions_fail_early_with_their_text():
+    with pytest.raises(ValueError, match=r"Invalid JSONPath '\$\.\[\['"):
+        Criteria({"$.[[": 1})
+    with pytest.raises(ValueError, match="Invalid regular expression '\\('"):
+        Criteria(regex="(")
+
+
+def test_describe():
+    assert Criteria({"type": "echo"}, regex="x").describe() == (
+        "where type == 'echo' and matching regex 'x'"
+    )
+    assert Criteria().describe() == "of any kind"
