@@ -1,0 +1,74 @@
+"""Masking of JWTs and secrets in log text.
+
+Plain functions with no Robot Framework imports, so other libraries of the
+toolkit (and pytest) can use them directly::
+
+    from AuthLibrary.masking import mask_tokens
+
+    logger.info(mask_tokens(f"Sent frame {frame}"))
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "JWT_PATTERN",
+    "REVEALING_LOG_LEVELS",
+    "mask_secret",
+    "mask_token",
+    "mask_tokens",
+    "reveals_secrets",
+]
+
+#: A JWT-looking substring: three base64url segments, the first starting with
+#: ``eyJ`` (base64url of ``{"``). The signature may be empty (``alg: none``).
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+#: Log levels at which secrets are shown in full.
+REVEALING_LOG_LEVELS = frozenset({"TRACE", "DEBUG"})
+
+_TOKEN_PREFIX_LENGTH = 10
+
+
+def mask_token(token: str) -> str:
+    """Return ``token`` shortened to its first characters and its length.
+
+    >>> mask_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln")
+    'eyJhbGciOi…(masked, 40 chars)'
+
+    The first ten characters of a JWT are the start of its header, which is
+    not secret.
+    """
+    return f"{token[:_TOKEN_PREFIX_LENGTH]}…(masked, {len(token)} chars)"
+
+
+def mask_tokens(text: str) -> str:
+    """Mask every JWT-looking substring of ``text`` with :func:`mask_token`."""
+    return JWT_PATTERN.sub(lambda match: mask_token(match.group(0)), text)
+
+
+def mask_secret(secret: str) -> str:
+    """Mask a secret or a key, keeping only what is not secret.
+
+    A PEM key keeps its ``-----BEGIN ...-----`` line; a JWT keeps its first
+    characters; any other secret shows only its length.
+    """
+    stripped = secret.strip()
+    if stripped.startswith("-----BEGIN"):
+        first_line = stripped.splitlines()[0]
+        return f"{first_line}…(masked, {len(secret)} chars)"
+    if JWT_PATTERN.fullmatch(stripped):
+        return mask_token(secret)
+    return f"…(masked, {len(secret)} chars)"
+
+
+def reveals_secrets(log_level: str | None) -> bool:
+    """Tell whether secrets may be logged in full at ``log_level``.
+
+    Only ``DEBUG`` and ``TRACE`` reveal. ``None`` (not running inside Robot
+    Framework, or the level is unknown) never reveals.
+    """
+    if not log_level:
+        return False
+    return log_level.strip().upper() in REVEALING_LOG_LEVELS
