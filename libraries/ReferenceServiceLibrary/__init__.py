@@ -107,9 +107,12 @@ class ReferenceServiceLibrary:
             self.stop_reference_service(name, timeout=timeout)
 
     def _close(self) -> None:
-        """Listener hook: the library goes out of scope, so nothing may keep running."""
+        """Listener hook: the library goes out of scope, so its services must not outlive it.
+
+        Only this library's services are stopped; others (e.g. pytest fixtures in the same
+        interpreter) are left alone and are stopped at interpreter exit.
+        """
         for service in self._services.values():
             service.cleanup()
         self._services.clear()
         self._current = None
-        stop_all()

@@ -126,7 +126,7 @@ class ServiceProcess:
     ) -> None:
         self.settings: dict[str, Any] = dict(settings)
         self._flags = settings_to_flags(self.settings)
-        self.jwt_secret = jwt_secret or secrets.token_urlsafe(32)
+        self.jwt_secret = jwt_secret or secrets.token_urlsafe(48)
         self.startup_timeout = startup_timeout
         self.python = python
         self._own_workdir = workdir is None

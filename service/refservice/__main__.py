@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -86,6 +87,10 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
     return server.started
 
 
+def _after_graceful_shutdown(signum: int, frame: object) -> None:
+    logger.info("Stopped by signal %d.", signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
@@ -106,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    # uvicorn handles SIGTERM gracefully, then re-raises it with the previous handler
+    # restored. A handler that does nothing lets the process finish cleanly (exit 0, URL
+    # file removed) instead of dying from the re-raised signal.
+    signal.signal(signal.SIGTERM, _after_graceful_shutdown)
     try:
         started = asyncio.run(serve(settings, sock))
     except KeyboardInterrupt:

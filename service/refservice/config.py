@@ -37,7 +37,7 @@ class ConfigError(ValueError):
 
 
 def _random_secret() -> str:
-    return secrets.token_urlsafe(32)
+    return secrets.token_urlsafe(48)  # 64 characters: long enough for HS512
 
 
 @dataclass(frozen=True)

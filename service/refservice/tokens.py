@@ -84,18 +84,21 @@ class TokenService:
 
     def issue(self, subject: str, token_type: TokenType, *, now: float | None = None) -> str:
         """Return a signed token of ``token_type`` for ``subject``."""
-        issued_at = int(time.time() if now is None else now)
+        now = time.time() if now is None else now
+        issued_at = int(now)
         ttl = (
             self._settings.access_token_ttl
             if token_type == "access"
             else self._settings.refresh_token_ttl
         )
+        # Whole-second TTLs give whole-second claims; a fractional TTL (tests use 0.2 s)
+        # gives a fractional exp counted from the exact issue time, checked exactly.
+        expires = issued_at + int(ttl) if float(ttl).is_integer() else round(now + ttl, 3)
         claims: dict[str, Any] = {
             "sub": subject,
             "iat": issued_at,
             "nbf": issued_at,
-            # exp is a NumericDate, which may be fractional: short test TTLs stay exact.
-            "exp": issued_at + ttl,
+            "exp": expires,
             "iss": self._settings.issuer,
             "aud": self._settings.audience,
             "jti": uuid.uuid4().hex,
@@ -137,7 +140,8 @@ class TokenService:
                 audience=self._settings.audience,
                 issuer=self._settings.issuer,
                 leeway=self._settings.leeway,
-                options={"require": list(REQUIRED_CLAIMS)},
+                # PyJWT truncates exp to whole seconds; exp is checked exactly below.
+                options={"require": list(REQUIRED_CLAIMS), "verify_exp": False},
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("token_expired") from None
@@ -158,6 +162,11 @@ class TokenService:
             raise TokenError("invalid_signature") from None
         except (jwt.DecodeError, jwt.InvalidTokenError, jwt.InvalidKeyError):
             raise TokenError("malformed_token") from None
+        expires = claims["exp"]
+        if not isinstance(expires, (int, float)) or isinstance(expires, bool):
+            raise TokenError("malformed_token", "The token's exp claim is not a number.")
+        if expires <= time.time() - self._settings.leeway:
+            raise TokenError("token_expired")
         token_type = claims.get("typ")
         if token_type != expected_type:
             raise TokenError(
