@@ -1,0 +1,118 @@
+"""The Robot Framework keywords, run through a real Robot suite."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from robot import run
+from robot.libdocpkg import LibraryDocumentation
+
+from ReferenceServiceLibrary import ReferenceServiceLibrary, ServiceError
+
+SUITE = """
+*** Settings ***
+Library           ReferenceServiceLibrary
+Library           Collections
+Suite Teardown    Stop All Reference Services
+
+*** Test Cases ***
+Start Returns Connection Facts
+    &{service}=    Start Reference Service    alias=main    access_token_ttl=2
+    Should Start With    ${service}[ws_url]    ws://127.0.0.1:
+    Should Start With    ${service}[http_url]    http://127.0.0.1:
+    Should Be Equal    ${service}[issuer]    refservice
+    Should Be Equal    ${service}[audience]    refservice-clients
+    Dictionary Should Contain Key    ${service}    jwt_secret
+    Dictionary Should Contain Key    ${service}    database
+    Append To File    ${PIDS}    ${service}[pid]\\n
+
+Second Service With Settings
+    &{other}=    Start Reference Service    issuer=robot-issuer    users=robot:pw
+    Should Be Equal    ${other}[issuer]    robot-issuer
+    Append To File    ${PIDS}    ${other}[pid]\\n
+    Stop Reference Service
+
+Unknown Setting Fails With A Sentence
+    Run Keyword And Expect Error    Unknown reference service setting 'colour'*
+    ...    Start Reference Service    colour=red
+
+Stopping An Unknown Alias Fails
+    Run Keyword And Expect Error    No reference service named 'nope' was started.
+    ...    Stop Reference Service    nope
+
+Left Running For The Library To Stop
+    &{service}=    Start Reference Service    alias=leftover
+    Append To File    ${PIDS}    ${service}[pid]\\n
+
+*** Keywords ***
+Append To File
+    [Arguments]    ${path}    ${text}
+    Evaluate    open($path, 'a').write($text)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_robot_suite(tmp_path: Path) -> None:
+    suite = tmp_path / "service.robot"
+    suite.write_text(textwrap.dedent(SUITE))
+    pids = tmp_path / "pids.txt"
+    with open(tmp_path / "console.txt", "w") as console:
+        rc = run(
+            str(suite),
+            outputdir=str(tmp_path),
+            output="output.xml",
+            log="NONE",
+            report="NONE",
+            variable=[f"PIDS:{pids}"],
+            pythonpath=[p for p in sys.path if p],
+            stdout=console,
+            stderr=console,
+        )
+    assert rc == 0, (tmp_path / "console.txt").read_text()
+    started = [int(line) for line in pids.read_text().split()]
+    assert len(started) == 3
+    assert not any(_alive(pid) for pid in started)
+
+
+def test_keywords_directly() -> None:
+    library = ReferenceServiceLibrary()
+    info: dict[str, Any] = library.start_reference_service(alias="direct", leeway="1")
+    try:
+        assert requests.get(f"{info['http_url']}/health", timeout=5).json() == {"status": "ok"}
+        with pytest.raises(ServiceError, match="already running"):
+            library.start_reference_service(alias="direct")
+    finally:
+        library.stop_reference_service()
+    assert not _alive(info["pid"])
+    with pytest.raises(ServiceError, match="No reference service was started."):
+        library.stop_reference_service()
+    library._close()
+
+
+def test_failures_hide_exception_name() -> None:
+    assert ServiceError.ROBOT_SUPPRESS_NAME is True
+
+
+def test_libdoc_has_keywords_and_docs() -> None:
+    doc = LibraryDocumentation("ReferenceServiceLibrary")
+    names = {kw.name for kw in doc.keywords}
+    assert names == {
+        "Start Reference Service",
+        "Stop Reference Service",
+        "Stop All Reference Services",
+    }
+    assert all(kw.doc for kw in doc.keywords)
+    assert doc.scope == "GLOBAL"

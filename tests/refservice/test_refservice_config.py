@@ -1,0 +1,103 @@
+"""Settings come from flags and REFSERVICE_* env vars; flags win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from refservice.config import (
+    DEFAULT_USERS,
+    OPTIONS,
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_duration,
+    parse_size,
+)
+
+
+def test_defaults_listen_on_loopback() -> None:
+    settings = load_settings([], {})
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8765
+    assert settings.jwt_algorithm == "HS256"
+    assert settings.jwt_secret  # generated
+    assert settings.issuer == "refservice"
+    assert settings.audience == "refservice-clients"
+    assert settings.access_token_ttl == 900
+    assert settings.refresh_token_ttl == 86400
+    assert settings.leeway == 0
+    assert settings.max_message_size == 64 * 1024
+    assert settings.database == "refservice.db"
+    assert settings.ws_implementation == "websockets-sansio"
+    assert settings.users == DEFAULT_USERS
+    assert settings.url_file is None
+
+
+def test_random_secret_differs_per_start() -> None:
+    assert load_settings([], {}).jwt_secret != load_settings([], {}).jwt_secret
+
+
+def test_flags_win_over_environment() -> None:
+    env = {"REFSERVICE_PORT": "9000", "REFSERVICE_ISSUER": "env-issuer", "REFSERVICE_LEEWAY": "3"}
+    settings = load_settings(["--port", "0", "--issuer", "flag-issuer"], env)
+    assert settings.port == 0
+    assert settings.issuer == "flag-issuer"
+    assert settings.leeway == 3.0
+
+
+def test_every_setting_has_a_flag_and_env_var() -> None:
+    fields = set(Settings.__dataclass_fields__)
+    assert {option.name for option in OPTIONS} == fields
+    for option in OPTIONS:
+        assert option.env == "REFSERVICE_" + option.name.upper()
+        assert option.flag.startswith("--")
+
+
+def test_users_from_repeated_flag_and_env() -> None:
+    assert load_settings(["--user", "dave:pw1", "--user", "erin:p:w"], {}).users == (
+        ("dave", "pw1"),
+        ("erin", "p:w"),
+    )
+    assert load_settings([], {"REFSERVICE_USERS": "a:1, b:2"}).users == (("a", "1"), ("b", "2"))
+
+
+def test_paths_and_sizes(tmp_path: Path) -> None:
+    settings = load_settings(
+        ["--url-file", str(tmp_path / "u.json"), "--max-message-size", "1KiB"], {}
+    )
+    assert settings.url_file == tmp_path / "u.json"
+    assert settings.max_message_size == 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0.2", 0.2), ("5", 5.0), ("500ms", 0.5), ("15m", 900.0), ("24h", 86400.0)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+def test_parse_size() -> None:
+    assert parse_size("65536") == 65536
+    assert parse_size("64KiB") == 65536
+    assert parse_size("1MiB") == 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--access-token-ttl", "soon"],
+        ["--max-message-size", "big"],
+        ["--jwt-algorithm", "none"],
+        ["--jwt-algorithm", "RS256"],  # needs a private key
+        ["--ws-implementation", "tornado"],
+        ["--user", "nopassword"],
+        ["--port", "70000"],
+        ["--access-token-ttl", "0"],
+    ],
+)
+def test_invalid_values_are_refused(argv: list[str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(argv, {})

@@ -1,0 +1,44 @@
+"""store.py: seeded users with salted password hashes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from refservice.store import Store, check_password, hash_password
+
+
+def test_hashes_are_salted() -> None:
+    first, second = hash_password("pw"), hash_password("pw")
+    assert first != second
+    assert check_password("pw", first) and check_password("pw", second)
+    assert not check_password("other", first)
+    assert not check_password("pw", "garbage")
+
+
+def test_seed_and_verify(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("alice", "a-pw"), ("bob", "b-pw")])
+        assert store.verify_password("alice", "a-pw")
+        assert not store.verify_password("alice", "b-pw")
+        assert not store.verify_password("nobody", "a-pw")
+        assert store.user_exists("bob") and not store.user_exists("nobody")
+        assert store.usernames() == ["alice", "bob"]
+
+
+def test_reseeding_keeps_users_and_updates_passwords(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.sqlite")
+    with Store(path) as store:
+        store.seed_users([("alice", "old")])
+    with Store(path) as store:
+        store.seed_users([("alice", "new"), ("dave", "d")])
+        assert store.verify_password("alice", "new") and not store.verify_password("alice", "old")
+        assert store.usernames() == ["alice", "dave"]
+    rows = sqlite3.connect(path).execute("SELECT password_hash FROM users").fetchall()
+    assert all(row[0].startswith("scrypt$") and row[0] not in ("new", "d") for row in rows)
+
+
+def test_in_memory_database() -> None:
+    with Store(":memory:") as store:
+        store.seed_users([("x", "y")])
+        assert store.verify_password("x", "y")
