@@ -17,6 +17,7 @@ from .errors import (
 )
 from .forgery import MalformedKind, SignatureDefect
 from .keywords import ForgeryKeywords, KeyKeywords, TokenKeywords, VerificationKeywords
+from .listener import MaskingListener
 from .tokens import TokenDefaults
 
 __version__ = "0.1.0"
@@ -84,7 +85,10 @@ class AuthLibrary(DynamicCore):
     Tokens and secrets are logged masked, such as
     ``eyJhbGciOi…(masked, 213 chars)``, unless the log level is ``DEBUG``
     or ``TRACE`` (for example ``robot --loglevel DEBUG``). Failure messages
-    never contain whole tokens.
+    never contain whole tokens. While the library is imported with
+    ``mask_log=True`` (the default), a listener also masks JWTs in every
+    other log message, including the ``${token} = ...`` lines Robot
+    Framework writes itself.
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
@@ -101,6 +105,7 @@ class AuthLibrary(DynamicCore):
         private_key: str | None = None,
         public_key: str | None = None,
         leeway: timedelta = timedelta(0),
+        mask_log: bool = True,
     ) -> None:
         """Sets the token defaults.
 
@@ -116,6 +121,9 @@ class AuthLibrary(DynamicCore):
         - ``public_key``: PEM public key, or path, to verify them. Defaults
           to the public part of ``private_key``.
         - ``leeway``: clock skew tolerated when verifying, ``0 s`` by default.
+        - ``mask_log``: when true (default), every JWT in every log message is
+          masked below DEBUG, including Robot Framework's own ``${token} =
+          ...`` lines and other libraries' messages. See `Logging and secrets`.
 
         | =Setting= | =Value= | =Arguments= |
         | Library | AuthLibrary | secret=${SECRET} | issuer=auth.example.com | lifetime=15 min |
@@ -132,6 +140,7 @@ class AuthLibrary(DynamicCore):
             leeway=leeway,
         )
         self.token_defaults = self.import_defaults
+        self.ROBOT_LIBRARY_LISTENER = [MaskingListener()] if mask_log else []
         super().__init__(
             [
                 TokenKeywords(self),

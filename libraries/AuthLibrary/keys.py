@@ -7,6 +7,7 @@ too. A secret is always taken literally.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -92,8 +93,13 @@ def _read_pem_file(path: Path) -> str:
     return content
 
 
+@functools.lru_cache(maxsize=64)
 def _load_pem(pem: str) -> tuple[Any, bool]:
-    """Load PEM text as a cryptography key object; return ``(key, is_private)``."""
+    """Load PEM text as a cryptography key object; return ``(key, is_private)``.
+
+    Cached: loading an RSA private key validates it, which takes tens of
+    milliseconds, and one keyword may look at a key several times.
+    """
     data = pem.strip().encode("utf-8")
     if b"PRIVATE KEY" in data.split(b"\n", 1)[0]:
         try:
