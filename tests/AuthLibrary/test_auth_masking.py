@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from AuthLibrary.masking import mask_secret, mask_token, mask_tokens, reveals_secrets
+
+TOKEN = jwt.encode({"sub": "alice"}, "k" * 32, algorithm="HS256")
+
+
+def test_mask_token_keeps_prefix_and_length() -> None:
+    assert mask_token(TOKEN) == f"{TOKEN[:10]}…(masked, {len(TOKEN)} chars)"
+    assert mask_token(TOKEN).startswith("eyJhbGciOi")
+
+
+def test_mask_tokens_masks_every_jwt_in_text() -> None:
+    text = f"Authorization: Bearer {TOKEN}, refresh={TOKEN}."
+    masked = mask_tokens(text)
+    assert TOKEN not in masked
+    assert masked == (f"Authorization: Bearer {mask_token(TOKEN)}, refresh={mask_token(TOKEN)}.")
+
+
+def test_mask_tokens_masks_unsigned_token() -> None:
+    unsigned = jwt.encode({"sub": "alice"}, None, algorithm="none")
+    assert unsigned.endswith(".")
+    assert mask_tokens(f"[{unsigned}]") == f"[{mask_token(unsigned)}]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no tokens here", "eyJ alone", "a.b.c", "version 1.2.3", "eyJhbGciOi"],
+)
+def test_mask_tokens_leaves_other_text_alone(text: str) -> None:
+    assert mask_tokens(text) == text
+
+
+def test_mask_secret_shows_pem_header_only() -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n"
+    masked = mask_secret(pem)
+    assert masked == f"-----BEGIN PRIVATE KEY-----…(masked, {len(pem)} chars)"
+    assert "MIIEvQ" not in masked
+
+
+def test_mask_secret_hides_plain_secret_entirely() -> None:
+    assert mask_secret("hunter2hunter2") == "…(masked, 14 chars)"
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        ("TRACE", True),
+        ("DEBUG", True),
+        ("debug", True),
+        ("INFO", False),
+        ("WARN", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_reveals_secrets_only_at_debug_and_trace(level: str | None, expected: bool) -> None:
+    assert reveals_secrets(level) is expected
