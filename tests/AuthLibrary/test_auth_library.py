@@ -28,7 +28,7 @@ EXPECTED_KEYWORDS = {
     "generate_key_pair",
     "generate_secret",
     "get_public_key",
-    "get_public_key_as_jwk",
+    "Get Public Key As JWK",
     "decode_token_without_verification",
     "get_token_header",
     "get_token_claim",
@@ -137,6 +137,9 @@ Key Pairs And Defaults
     ${previous} =    Set Token Defaults    algorithm=ES256    private_key=${pair.private_key}
     ${token} =    Create Token    subject=bob
     Verify Token    ${token}    key=${pair.public_key}    subject=bob
+    Verify Token    ${token}    key=${pair.public_key}    algorithms=["ES256", "ES384"]
+    ${jwk} =    Get Public Key As JWK    ${pair.private_key}    kid=k1
+    Should Be Equal    ${jwk}[crv]    P-256
     Set Token Defaults    &{previous}
     ${header} =    Get Token Header    ${token}
     Should Be Equal    ${header}[alg]    ES256

@@ -74,7 +74,7 @@ class KeyKeywords(LibraryComponent):
         """
         return keys.public_key_of(private_key)
 
-    @keyword(tags=("keys",))
+    @keyword(name="Get Public Key As JWK", tags=("keys",))
     def get_public_key_as_jwk(
         self,
         key: str,
