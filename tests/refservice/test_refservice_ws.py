@@ -256,3 +256,20 @@ def test_oversize_message_closes_1009_others_unaffected(
     assert ws_send(bystander, {"type": "echo", "id": "still-here"})["id"] == "still-here"
     assert poll(lambda: small.open_connections("alice") == 1)
     bystander.close()
+
+
+def test_shutdown_closes_sockets_with_1012(make_service: Any, client_for: Any) -> None:
+    process = make_service()
+    ws = client_for(process).connect()
+    assert process.stop() == 0
+    assert _close_code(ws) == 1012
+    ws.close()
+
+
+def test_denials_do_not_log_errors(make_service: Any, client_for: Any) -> None:
+    process = make_service()
+    client_for(process).rejection(None)
+    process.stop()
+    log = process.log_file.read_text()
+    assert "401" in log
+    assert "ERROR" not in log
