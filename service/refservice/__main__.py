@@ -55,7 +55,7 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
     """Serve until told to stop; announce the URLs once listening. Return whether it started."""
     config = uvicorn.Config(
         create_app(settings),
-        ws=settings.ws_implementation,  # type: ignore[arg-type]
+        ws=settings.ws_implementation,
         ws_max_size=settings.max_message_size,
         log_level=settings.log_level,
         lifespan="on",

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-from robot import run
 from robot.libdocpkg import LibraryDocumentation
+from robot.run import run
 
 from ReferenceServiceLibrary import ReferenceServiceLibrary, ServiceError
 

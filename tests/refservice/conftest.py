@@ -82,6 +82,7 @@ class Client:
         with pytest.raises(websocket.WebSocketBadStatusException) as caught:
             self.open(token, **options).close()
         error = caught.value
+        assert error.resp_headers is not None and error.resp_body is not None
         assert error.resp_headers["content-type"] == "application/json"
         return error.status_code, json.loads(error.resp_body)
 

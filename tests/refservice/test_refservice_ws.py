@@ -95,7 +95,7 @@ def test_forged_token_rejections(client: Any, overrides: dict[str, Any], reason:
     if overrides.get("algorithm") == "none":
         import jwt
 
-        token = jwt.encode(client.claims(), None, "none")
+        token = jwt.encode(client.claims(), "", "none")
     else:
         token = client.forge(**overrides)
     status, body = client.rejection(token)
