@@ -219,6 +219,8 @@ class ConnectionKeywords(LibraryComponent):
         """Fails if the connection (the current one by default) has been closed.
 
         The failure says who closed it, with which code and reason.
+
+        | `Connection Should Be Open` | connection=alice |
         """
         target = self.connection(connection)
         if not target.is_open:

@@ -36,7 +36,10 @@ class ReceivingKeywords(LibraryComponent):
     def receive_text_message(
         self, timeout: timedelta | None = None, connection: str | None = None
     ) -> str:
-        """Like `Receive Message`, but fails if the next message is binary."""
+        """Like `Receive Message`, but fails if the next message is binary.
+
+        | ${text} = | `Receive Text Message` | timeout=1s |
+        """
         message = self._take(Criteria(), timeout, connection)
         if message.is_binary:
             raise UnexpectedMessageError(
@@ -49,7 +52,10 @@ class ReceivingKeywords(LibraryComponent):
     def receive_binary_message(
         self, timeout: timedelta | None = None, connection: str | None = None
     ) -> bytes:
-        """Like `Receive Message`, but fails if the next message is text."""
+        """Like `Receive Message`, but fails if the next message is text.
+
+        | ${bytes} = | `Receive Binary Message` | connection=bob |
+        """
         message = self._take(Criteria(), timeout, connection)
         if not message.is_binary:
             raise UnexpectedMessageError(
@@ -172,12 +178,18 @@ class ReceivingKeywords(LibraryComponent):
         """Returns the unconsumed messages, oldest first, without removing them.
 
         JSON messages are returned as dictionaries or lists, others as text or bytes.
+
+        | @{pending} = | `Get Inbox` |
+        | Length Should Be | ${pending} | 0 |
         """
         return [m.structured for m in self.connection(connection).inbox.snapshot()]
 
     @keyword(tags=("messages", "inbox"))
     def clear_inbox(self, connection: str | None = None) -> int:
-        """Discards the unconsumed messages; returns how many there were."""
+        """Discards the unconsumed messages; returns how many there were.
+
+        | ${discarded} = | `Clear Inbox` | connection=alice |
+        """
         return len(self.connection(connection).inbox.clear())
 
     @keyword(tags=("messages", "timing"))
