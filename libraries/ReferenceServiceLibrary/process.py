@@ -33,7 +33,7 @@ DEFAULT_ISSUER = "refservice"
 DEFAULT_AUDIENCE = "refservice-clients"
 
 # Settings the controller owns itself and does not take as keyword arguments.
-_RESERVED = frozenset({"port", "url_file", "database", "jwt_secret"})
+_RESERVED = frozenset({"port", "url_file", "database", "jwt_secret", "parent_pid"})
 _ALIASES = {"user": "users"}
 
 
@@ -189,6 +189,9 @@ class ServiceProcess:
             str(self.url_file),
             "--database",
             self.database,
+            # The service stops by itself if this process dies without stopping it.
+            "--parent-pid",
+            str(os.getpid()),
             *self._flags,
         ]
 

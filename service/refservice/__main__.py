@@ -84,8 +84,20 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
             f"refservice listening http_url={urls['http_url']} ws_url={urls['ws_url']}",
             flush=True,
         )
+    if settings.parent_pid is not None:
+        watcher = asyncio.create_task(_stop_when_orphaned(server, settings.parent_pid))
     await task
+    if settings.parent_pid is not None:
+        watcher.cancel()
     return server.started
+
+
+async def _stop_when_orphaned(server: uvicorn.Server, parent_pid: int) -> None:
+    """Shut down once the parent is gone, e.g. a test run killed with SIGKILL."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(0.5)
+    logger.warning("Parent process %d is gone; shutting down.", parent_pid)
+    server.should_exit = True
 
 
 def _drop_spurious_denial_error(record: logging.LogRecord) -> bool:

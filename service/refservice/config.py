@@ -61,6 +61,7 @@ class Settings:
     ws_implementation: str = "websockets-sansio"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
     log_level: str = "info"
+    parent_pid: int | None = None
 
     def __post_init__(self) -> None:
         if self.jwt_algorithm not in SUPPORTED_ALGORITHMS:
@@ -275,6 +276,14 @@ OPTIONS: tuple[Option, ...] = (
         _lower,
         f"Log level: {', '.join(LOG_LEVELS)}.",
         "LEVEL",
+    ),
+    Option(
+        "parent_pid",
+        "--parent-pid",
+        "REFSERVICE_PARENT_PID",
+        int,
+        "Stop when the process with this pid is no longer the parent (no orphans).",
+        "PID",
     ),
 )
 

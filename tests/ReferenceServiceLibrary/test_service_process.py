@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +148,33 @@ def test_no_orphans_when_the_interpreter_exits(tmp_path: Path) -> None:
     pid = int(result.stdout.split()[0])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_no_orphans_when_the_parent_is_killed(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import time
+        from ReferenceServiceLibrary.process import ServiceProcess
+        service = ServiceProcess(workdir={str(tmp_path)!r}).start()
+        print(service.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: no atexit, no listener; only the service's own watch helps.
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"The service (pid {pid}) outlived its killed parent by 10 seconds.")
