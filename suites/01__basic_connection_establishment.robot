@@ -33,21 +33,21 @@ Welcome Message Describes The Connection
 
 Each Connection Gets Its Own Connection Id
     [Documentation]    Protects per-connection identity: two tabs of one user are told apart.
-    ${first}    Open Authenticated Connection    alias=tab1
-    ${second}    Open Authenticated Connection    alias=tab2
+    ${first}    Open Counted Connection    tab1
+    ${second}    Open Counted Connection    tab2
     Should Not Be Equal    ${first}[connection_id]    ${second}[connection_id]
-    Open Connections Of User Should Be    ${USER_NAME}    2
+    Open Connections Of User Should Be    ${COUNTED_USER_NAME}    2
 
 Service Counts Open Connections Exactly
     [Documentation]    Protects the server-side bookkeeping that cleanup and limits rely on.
-    Open Connections Of User Should Be    ${USER_NAME}    0
-    Open Authenticated Connection    alias=one
-    Open Authenticated Connection    alias=two
-    Open Connections Of User Should Be    ${USER_NAME}    2
+    Open Connections Of User Should Be    ${COUNTED_USER_NAME}    0
+    Open Counted Connection    one
+    Open Counted Connection    two
+    Open Connections Of User Should Be    ${COUNTED_USER_NAME}    2
     Close Connection    connection=one
-    Open Connections Of User Should Be    ${USER_NAME}    1
+    Open Connections Of User Should Be    ${COUNTED_USER_NAME}    1
     Close Connection    connection=two
-    Open Connections Of User Should Be    ${USER_NAME}    0
+    Open Connections Of User Should Be    ${COUNTED_USER_NAME}    0
 
 Normal Close Completes The Closing Handshake
     [Documentation]    Protects a clean shutdown: the server answers our close frame with the same code.
@@ -79,3 +79,11 @@ Connection To A Wrong Path Is Refused
     ${refusal}    Connect Should Be Refused    ${HTTP_URL.replace("http", "ws", 1)}/no-such-path
     ...    headers=${headers}
     Should Be True    400 <= ${refusal.status} < 500
+
+
+*** Keywords ***
+Open Counted Connection
+    [Documentation]    Opens a connection as the account whose connections these tests count.
+    [Arguments]    ${alias}
+    ${welcome}    Open Authenticated Connection    ${alias}    ${COUNTED_USER_NAME}    ${COUNTED_USER_PASSWORD}
+    RETURN    ${welcome}
