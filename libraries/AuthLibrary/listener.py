@@ -1,4 +1,4 @@
-"""A listener that masks JWTs in every log message, including Robot's own.
+"""A listener that masks JWTs and credentials in every log message, including Robot's own.
 
 Robot Framework logs keyword return values (``${token} = eyJ...``) itself,
 outside the library's control; this listener masks those lines and any
@@ -11,22 +11,25 @@ from typing import Any
 
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 
-from .masking import JWT_PATTERN, mask_tokens, reveals_secrets
+from .masking import mask_credentials, reveals_secrets
 
 
 class MaskingListener:
-    """Listener API v3: rewrites log messages so that JWTs are masked."""
+    """Listener API v3: rewrites log messages so that JWTs and credentials are masked."""
 
     ROBOT_LISTENER_API_VERSION = 3
 
     def log_message(self, message: Any) -> None:
-        """Mask JWTs in ``message`` unless the current log level reveals secrets."""
+        """Mask credentials in ``message`` unless the current log level reveals secrets."""
         text = message.message
-        if not isinstance(text, str) or "eyJ" not in text or not JWT_PATTERN.search(text):
+        if not isinstance(text, str):
+            return
+        masked = mask_credentials(text)
+        if masked == text:
             return
         try:
             level = BuiltIn().get_variable_value("${LOG_LEVEL}")
         except RobotNotRunningError:
             level = None
         if not reveals_secrets(str(level) if level is not None else None):
-            message.message = mask_tokens(text)
+            message.message = masked

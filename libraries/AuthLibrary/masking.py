@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CREDENTIAL_HEADER_PATTERN",
+    "CREDENTIAL_QUERY_PATTERN",
     "JWT_PATTERN",
     "REVEALING_LOG_LEVELS",
+    "mask_credentials",
     "mask_secret",
     "mask_token",
     "mask_tokens",
@@ -24,6 +27,19 @@ __all__ = [
 #: A JWT-looking substring: three base64url segments, the first starting with
 #: ``eyJ`` (base64url of ``{"``). The signature may be empty (``alg: none``).
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+#: ``name=value`` in a URL query whose name says it carries a credential.
+CREDENTIAL_QUERY_PATTERN = re.compile(
+    r"(?i)([?&][\w.-]*(?:token|secret|password|passwd|api[_-]?key|apikey|auth|signature|sig)"
+    r"[\w.-]*=)([^&#\s'\"|)<]+)"
+)
+
+#: ``Name: value`` of a header that carries a credential. ``Authorization`` keeps its scheme.
+CREDENTIAL_HEADER_PATTERN = re.compile(
+    r"(?i)\b((?:proxy-)?authorization:\s*(?:(?:bearer|basic|digest|token)\s+)?"
+    r"|(?:set-)?cookie:\s*"
+    r"|[\w-]*(?:token|secret|password|api-?key)[\w-]*:\s*)([^|\r\n'\"<]*[^|\s'\"<])"
+)
 
 #: Log levels at which secrets are shown in full.
 REVEALING_LOG_LEVELS = frozenset({"TRACE", "DEBUG"})
@@ -35,7 +51,7 @@ def mask_token(token: str) -> str:
     """Return ``token`` shortened to its first characters and its length.
 
     >>> mask_token("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln")
-    'eyJhbGciOi…(masked, 40 chars)'
+    'eyJhbGciOi…(masked, 41 chars)'
 
     The first ten characters of a JWT are the start of its header, which is
     not secret.
@@ -46,6 +62,23 @@ def mask_token(token: str) -> str:
 def mask_tokens(text: str) -> str:
     """Mask every JWT-looking substring of ``text`` with :func:`mask_token`."""
     return JWT_PATTERN.sub(lambda match: mask_token(match.group(0)), text)
+
+
+def mask_credentials(text: str) -> str:
+    """Mask JWTs, credential query parameters and credential header values in ``text``.
+
+    >>> mask_credentials("GET /ws?access_token=abc123&room=1 | X-Api-Key: k3y")
+    'GET /ws?access_token=(masked)&room=1 | X-Api-Key: (masked)'
+    """
+    text = mask_tokens(text)
+    text = CREDENTIAL_QUERY_PATTERN.sub(r"\1(masked)", text)
+    return CREDENTIAL_HEADER_PATTERN.sub(_mask_header_value, text)
+
+
+def _mask_header_value(match: re.Match[str]) -> str:
+    value = match.group(2)
+    # A value that mask_tokens already shortened keeps its readable prefix.
+    return match.group(1) + (value if "(masked" in value else "(masked)")
 
 
 def mask_secret(secret: str) -> str:

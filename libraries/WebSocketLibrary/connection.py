@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import websocket
 from websocket import ABNF
@@ -136,6 +136,9 @@ class WebSocketConnection:
                 origin=self.options.origin,
                 cookie=self.options.cookie,
                 timeout=self.options.timeout,
+                # A redirect is the server's answer, not something to follow: following
+                # it would send the credentials in the headers to another host.
+                redirect_limit=0,
             )
         except websocket.WebSocketBadStatusException as error:
             refusal = HandshakeRefusal(
@@ -144,16 +147,11 @@ class WebSocketConnection:
                 headers=dict(error.resp_headers or {}),
                 body=error.resp_body or b"",
             )
-            self.transcript.record(
-                RECEIVED, "refusal", refusal.body, note=f"HTTP {refusal.status} {refusal.reason}"
-            )
-            self.inbox.close(CloseInfo(None, "handshake refused", "server", time.time()))
-            raise HandshakeRefusedError(
-                f"Handshake of {self.describe()} was refused: HTTP {refusal.status} "
-                f"{refusal.reason}, body: {refusal.text or '(empty)'}",
-                refusal,
-            ) from None
+            self._refused(refusal)
         except (OSError, websocket.WebSocketException, ValueError) as error:
+            response = self._ws.handshake_response
+            if response is not None and 300 <= response.status < 400:
+                self._refused(HandshakeRefusal(response.status, "redirect", response.headers, b""))
             self.transcript.record(EVENT, "error", note=f"{type(error).__name__}: {error}")
             self.inbox.close(CloseInfo(None, f"handshake failed: {error}", "network", time.time()))
             raise HandshakeError(f"Could not open {self.describe()}: {_explain(error)}") from None
@@ -168,6 +166,20 @@ class WebSocketConnection:
             target=self._read_loop, name=f"{READER_THREAD_PREFIX}-{self.name}", daemon=True
         )
         self._reader.start()
+
+    def _refused(self, refusal: HandshakeRefusal) -> NoReturn:
+        self.transcript.record(
+            RECEIVED, "refusal", refusal.body, note=f"HTTP {refusal.status} {refusal.reason}"
+        )
+        self.inbox.close(CloseInfo(None, "handshake refused", "server", time.time()))
+        location = refusal.headers.get("location")
+        raise HandshakeRefusedError(
+            f"Handshake of {self.describe()} was refused: HTTP {refusal.status} "
+            f"{refusal.reason}"
+            + (f", Location: {location}" if location else "")
+            + f", body: {refusal.text or '(empty)'}",
+            refusal,
+        ) from None
 
     def _describe_request(self) -> str:
         parts = [f"GET {self.url}"]
@@ -229,8 +241,12 @@ class WebSocketConnection:
         try:
             self._ws.send(data, opcode)
         except (OSError, websocket.WebSocketException) as error:
+            # Part of the frame may be on the wire: nothing sent later could be parsed.
+            reason = f"sending failed: {_explain(error)}"
+            self._drop(CloseInfo(CLOSE_ABNORMAL, reason, "client", time.time()))
             raise ConnectionClosedError(
-                f"Could not send on {self.describe()}: {_explain(error)}"
+                f"Could not send on {self.describe()}: {_explain(error)}. The connection "
+                "was dropped, since a partly sent frame would corrupt the stream."
             ) from None
         self.last_sent_monotonic = time.monotonic()
         self.transcript.record(SENT, kind, shown)
@@ -255,41 +271,55 @@ class WebSocketConnection:
         already closed, that is the server's close.
         """
         wait = self.options.timeout if timeout is None else timeout
+        self.start_close(code, reason)
+        return self.finish_close(time.monotonic() + wait)
+
+    def start_close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        """Send the close frame, unless the connection is already closed or closing."""
+        payload = close_payload(code, reason)
+        if self._reader is None or self.inbox.closed is not None or self._close_sent.is_set():
+            return
+        self._close_sent.set()
+        try:
+            self._ws.send(payload, ABNF.OPCODE_CLOSE)
+            self.transcript.record(
+                SENT, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
+            )
+        except (OSError, websocket.WebSocketException):
+            pass  # The reader notices the dead socket and records why.
+
+    def finish_close(self, deadline: float) -> CloseInfo:
+        """Wait until ``deadline`` for the server's close, then release everything."""
         if self._reader is None:
             self._ws.shutdown()
             return self.inbox.closed or CloseInfo(None, "never opened", "client", time.time())
-        if self.inbox.closed is None:
-            payload = struct.pack("!H", code) + reason.encode("utf-8")
-            self._close_sent.set()
-            try:
-                self._ws.send(payload, ABNF.OPCODE_CLOSE)
-                self.transcript.record(
-                    SENT, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
-                )
-            except (OSError, websocket.WebSocketException):
-                pass  # The reader notices the dead socket and records why.
-            if self.inbox.wait_for_close(wait) is None:
-                self._abort()
-                self.inbox.close(
-                    CloseInfo(
-                        None,
-                        f"no close frame from the server within {wait:g} s",
-                        "client",
-                        time.time(),
-                    )
-                )
-        self._reader.join(wait)
+        if self.inbox.wait_for_close(max(deadline - time.monotonic(), 0)) is None:
+            self._drop(
+                CloseInfo(None, "no close frame from the server before the timeout", "client",
+                          time.time())
+            )  # fmt: skip
+        self._reader.join(max(deadline - time.monotonic(), 0.1))
         if self._reader.is_alive():  # Only a server that never stops sending gets here.
             self._abort()
-            self._reader.join(wait)
+            self._reader.join(self.options.timeout)
         return self.inbox.closed  # type: ignore[return-value]
 
     def abort(self) -> None:
         """Drop the connection at once, without a closing handshake."""
-        self._abort()
+        self._drop(
+            CloseInfo(CLOSE_ABNORMAL, "dropped by the client without a close frame", "client",
+                      time.time())
+        )  # fmt: skip
         if self._reader is not None:
             self._reader.join(self.options.timeout)
         self._ws.shutdown()
+
+    def _drop(self, info: CloseInfo) -> None:
+        """Record why the connection ends, then cut the socket so the reader stops."""
+        self._close_sent.set()
+        self.inbox.close(info)  # First, so the reader's view of the cut does not win.
+        self.transcript.record(EVENT, "dropped", note=info.reason)
+        self._abort()
 
     def _abort(self) -> None:
         sock = self._ws.sock
@@ -328,6 +358,7 @@ class WebSocketConnection:
                 continue  # Idle; the frame buffer keeps any partial frame.
             except websocket.WebSocketProtocolException as error:
                 raise _ProtocolViolationError(CLOSE_PROTOCOL_ERROR, str(error)) from None
+            _check_frame(frame)
             opcode = frame.opcode
             if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
                 if fragmented_opcode is not None:
@@ -403,13 +434,39 @@ class WebSocketConnection:
         if not self._close_sent.is_set():
             self._close_sent.set()
             try:
-                self._ws.send(
-                    struct.pack("!H", code) + reason.encode("utf-8")[:120], ABNF.OPCODE_CLOSE
-                )
+                self._ws.send(close_payload(code, _truncate_utf8(reason, 120)), ABNF.OPCODE_CLOSE)
                 self.transcript.record(SENT, "close", note=f"code {code} {reason!r}")
             except (OSError, websocket.WebSocketException):
                 pass
         return CloseInfo(code, f"client failed the connection: {reason}", "client", time.time())
+
+
+def close_payload(code: int, reason: str) -> bytes:
+    """The body of a close frame; ``ValueError`` when RFC 6455 does not allow it."""
+    if not 1000 <= code <= 4999:
+        raise ValueError(f"Close code must be between 1000 and 4999, got {code}.")
+    encoded = reason.encode("utf-8")
+    if len(encoded) > 123:
+        raise ValueError(f"Close reason must be at most 123 bytes in UTF-8, got {len(encoded)}.")
+    return struct.pack("!H", code) + encoded
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def _check_frame(frame: ABNF) -> None:
+    """What RFC 6455 requires of a server's frame beyond websocket-client's ``validate``.
+
+    websocket-client already rejects reserved bits and opcodes, fragmented pings
+    and malformed close frames.
+    """
+    if frame.mask_value:  # The "mask" bit of the header, despite the name.
+        raise _ProtocolViolationError(CLOSE_PROTOCOL_ERROR, "the server masked a frame")
+    if frame.opcode >= ABNF.OPCODE_CLOSE and (not frame.fin or len(frame.data) > 125):
+        raise _ProtocolViolationError(
+            CLOSE_PROTOCOL_ERROR, "control frame fragmented or longer than 125 bytes"
+        )
 
 
 def describe_close(info: CloseInfo) -> str:

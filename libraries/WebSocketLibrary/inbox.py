@@ -96,6 +96,7 @@ class Inbox:
         self._condition = threading.Condition()
         self._closed: CloseInfo | None = None
         self._received = 0
+        self._removals = 0  # Bumped whenever messages leave, so waiters know to rescan.
 
     # Producer side (the reader thread).
 
@@ -138,36 +139,45 @@ class Inbox:
         Returns fewer than ``count`` (and removes nothing) when time runs out or
         the connection closes first, so the caller can report how far it got.
         """
-        deadline = time.monotonic() + timeout
         with self._condition:
-            while True:
-                matching = [m for m in self._messages if predicate(m)][:count]
-                if len(matching) == count:
-                    taken = {id(m) for m in matching}
-                    self._messages = [m for m in self._messages if id(m) not in taken]
-                    return matching
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed is not None:
-                    return matching
-                self._condition.wait(remaining)
+            matching = self._wait_for_matches(predicate, count, timeout)
+            if len(matching) == count:
+                taken = {id(m) for m in matching}
+                self._messages = [m for m in self._messages if id(m) not in taken]
+                self._removals += 1
+            return matching
+
+    def peek(self, predicate: Predicate, timeout: float) -> Message | None:
+        """Return the first matching message without removing it, waiting up to ``timeout``."""
+        with self._condition:
+            matching = self._wait_for_matches(predicate, 1, timeout)
+            return matching[0] if matching else None
+
+    def _wait_for_matches(self, predicate: Predicate, count: int, timeout: float) -> list[Message]:
+        # Each wake-up looks only at messages not seen yet, so a long inbox does not
+        # make every arrival cost a full scan while the reader waits for the lock.
+        deadline = time.monotonic() + timeout
+        matching: list[Message] = []
+        scanned, removals = 0, self._removals
+        while True:
+            if removals != self._removals:  # Someone took messages: look again from the start.
+                matching, scanned, removals = [], 0, self._removals
+            while scanned < len(self._messages) and len(matching) < count:
+                message = self._messages[scanned]
+                scanned += 1
+                if predicate(message):
+                    matching.append(message)
+            if len(matching) == count:
+                return matching
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._closed is not None:
+                return matching
+            self._condition.wait(remaining)
 
     def wait_for_close(self, timeout: float) -> CloseInfo | None:
         with self._condition:
             self._condition.wait_for(lambda: self._closed is not None, timeout)
             return self._closed
-
-    def peek(self, predicate: Predicate, timeout: float) -> Message | None:
-        """Return the first matching message without removing it, waiting up to ``timeout``."""
-        deadline = time.monotonic() + timeout
-        with self._condition:
-            while True:
-                for message in self._messages:
-                    if predicate(message):
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed is not None:
-                    return None
-                self._condition.wait(remaining)
 
     def snapshot(self) -> list[Message]:
         with self._condition:
@@ -176,6 +186,7 @@ class Inbox:
     def clear(self) -> list[Message]:
         with self._condition:
             removed, self._messages = self._messages, []
+            self._removals += 1
             return removed
 
     def __len__(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,16 +11,14 @@ from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import ConnectionCache
 from robotlibcore import DynamicCore
 
-from AuthLibrary.masking import mask_tokens, reveals_secrets
+from AuthLibrary.masking import mask_credentials, reveals_secrets
 
 from .connection import WebSocketConnection
+from .errors import WebSocketLibraryError
 from .keywords import ConnectionKeywords, ReceivingKeywords, SendingKeywords
 from .transcript import render_html
 
 __version__ = "0.1.0"
-
-# Credentials that are not JWTs, e.g. "Authorization: Basic dXNlcjpwdw==".
-_CREDENTIAL_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization:\s*\w+\s+)([^\s|]+)")
 
 
 class _Listener:
@@ -65,8 +63,10 @@ class WebSocketLibrary(DynamicCore):
 
     After every keyword of this library, log.html gets a table of what crossed
     the wire since the previous one: time, connection, direction, type, size
-    and content (shortened). JWTs and credentials are masked unless the log
-    level is DEBUG or TRACE. Import with ``transcript=False`` to turn it off.
+    and content (shortened). JWTs, credential headers (``Authorization``,
+    ``Cookie``, ``X-Api-Key``...) and credential query parameters
+    (``access_token=``...) are masked unless the log level is DEBUG or TRACE.
+    Import with ``transcript=False`` to turn the transcript off.
 
     = Timeouts =
 
@@ -108,13 +108,21 @@ class WebSocketLibrary(DynamicCore):
     def run_keyword(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None):
         try:
             return super().run_keyword(name, args, kwargs)
+        except WebSocketLibraryError as error:
+            # One place masks every failure: URLs, headers and bodies can carry secrets.
+            error.args = (self.mask(str(error)),)
+            raise
         finally:
             self.log_transcript(*self.connections)
 
     def close_all(self) -> None:
+        """Close every connection, all within one timeout, and forget them."""
         connections = list(self.connections)
         for connection in connections:
-            connection.close()
+            connection.start_close()
+        deadline = time.monotonic() + max((c.options.timeout for c in connections), default=0)
+        for connection in connections:
+            connection.finish_close(deadline)
         self.log_transcript(*connections)
         self.connections.empty_cache()
 
@@ -138,8 +146,4 @@ class WebSocketLibrary(DynamicCore):
             level = None
         if reveals_secrets(level):
             return lambda text: text
-        return _mask_credentials
-
-
-def _mask_credentials(text: str) -> str:
-    return _CREDENTIAL_HEADER.sub(r"\1(masked)", mask_tokens(text))
+        return mask_credentials

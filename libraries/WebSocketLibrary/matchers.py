@@ -54,10 +54,19 @@ def as_text(value: Any) -> str:
 
 def values_equal(actual: Any, expected: Any) -> bool:
     if isinstance(expected, str) and not isinstance(actual, str):
+        if _is_number(actual):
+            try:
+                return float(expected) == actual
+            except ValueError:
+                return False
         return as_text(actual) == expected
     if isinstance(actual, bool) != isinstance(expected, bool):
         return False  # JSON true is not the number 1.
     return bool(actual == expected)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class Criteria:
     regex: str | None = None
     kind: str | None = None
     """``text``, ``binary`` or ``None`` for either."""
+    arrived_after: float | None = None
+    """Only messages that arrived after this ``time.monotonic()`` value."""
 
     def __post_init__(self) -> None:
         for path in self.fields:
@@ -84,6 +95,8 @@ class Criteria:
 
     def matches(self, message: Message) -> bool:
         if self.kind is not None and message.kind != self.kind:
+            return False
+        if self.arrived_after is not None and message.monotonic < self.arrived_after:
             return False
         if self.regex is not None:
             text = message.data if isinstance(message.data, str) else message.data.decode("latin-1")
@@ -104,8 +117,15 @@ class Criteria:
             parts.append(f"matching regex {self.regex!r}")
         if self.kind is not None:
             parts.insert(0, f"of kind {self.kind}")
+        if self.arrived_after is not None:
+            parts.append("arriving after the last send")
         return "where " + " and ".join(parts) if parts else "of any kind"
 
     @property
     def is_any(self) -> bool:
-        return not self.fields and self.regex is None and self.kind is None
+        return (
+            not self.fields
+            and self.regex is None
+            and self.kind is None
+            and self.arrived_after is None
+        )

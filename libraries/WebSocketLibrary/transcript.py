@@ -14,17 +14,33 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from AuthLibrary.masking import JWT_PATTERN
+
 SENT = "sent"
 RECEIVED = "received"
 EVENT = "event"
 _ARROWS = {SENT: "&rarr;", RECEIVED: "&larr;", EVENT: "&bull;"}
 PREVIEW_CHARS = 400
+_LONGEST_TOKEN = 8192
 
 
 def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, never through the middle of a JWT.
+
+    Masking happens later and recognises only whole tokens, so a token the cut
+    would split is left out entirely.
+    """
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text)} chars)"
+    cut = limit
+    # JWTs are rarely longer than a few KiB; looking that far past the cut is enough.
+    for token in JWT_PATTERN.finditer(text, 0, limit + _LONGEST_TOKEN):
+        if token.start() >= limit:
+            break
+        if token.end() > limit:
+            cut = token.start()
+            break
+    return f"{text[:cut]}… ({len(text)} chars)"
 
 
 def preview(payload: str | bytes, limit: int = PREVIEW_CHARS) -> str:
@@ -58,7 +74,10 @@ class Transcript:
     def record(
         self, direction: str, kind: str, payload: str | bytes | None = None, note: str = ""
     ) -> None:
-        size = None if payload is None else len(payload)
+        if payload is None:
+            size = None
+        else:
+            size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8"))
         content = note if payload is None else preview(payload)
         if note and payload is not None:
             content = f"{note} {content}"

@@ -6,14 +6,20 @@ by path: ``/echo`` echoes, ``/close/<code>`` closes at once with that code,
 ``/hello`` sends three messages, ``/ping`` pings the client and reports whether
 a pong came, ``/fragments`` sends one message in three frames, ``/bad-utf8``
 sends a text frame that is not UTF-8, ``/refuse/<status>`` refuses the
-handshake, ``/silent`` reads and never answers.
+handshake, ``/redirect`` answers 302, ``/silent`` reads and never answers.
+
+``raw_peer`` is lower still: after the handshake it hands the bare TCP socket
+to a script, for servers that misbehave in ways a WebSocket library refuses to.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from websockets.datastructures import Headers
@@ -49,6 +55,9 @@ def _handler(ws: ServerConnection) -> None:
 
 
 def _process_request(ws: ServerConnection, request) -> Response | None:
+    if request.path == "/redirect":
+        headers = Headers([("Location", "ws://127.0.0.1:1/elsewhere"), ("Content-Length", "0")])
+        return Response(302, "Found", headers, b"")
     if request.path.startswith("/refuse/"):
         status = int(request.path.rsplit("/", 1)[1])
         body = b'{"error":"go_away","token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}'
@@ -69,3 +78,48 @@ def peer() -> Iterator[str]:
     yield f"ws://{host}:{port}"
     server.shutdown()
     thread.join(5)
+
+
+_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _accept_handshake(conn: socket.socket) -> None:
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += conn.recv(4096)
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in request.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + _GUID.encode()).digest())
+    conn.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+
+
+@pytest.fixture
+def raw_peer() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
+    """Start a one-handshake-per-connection server running ``script(sock)``; returns its URL."""
+    listeners: list[socket.socket] = []
+
+    def start(script: Callable[[socket.socket], None]) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                _accept_handshake(conn)
+                threading.Thread(target=script, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"ws://127.0.0.1:{listener.getsockname()[1]}/"
+
+    yield start
+    for listener in listeners:
+        listener.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -155,6 +156,47 @@ def test_send_json_rejects_invalid_json(library, peer):
         call(library, "Send Json Message", "{oops")
 
 
+def test_redirect_is_a_refusal_and_is_not_followed(library, peer):
+    refusal = call(library, "Connect Should Be Refused", f"{peer}/redirect", 302)
+    assert refusal.headers["location"] == "ws://127.0.0.1:1/elsewhere"
+    with pytest.raises(
+        WebSocketLibraryError, match="HTTP 302 redirect, Location: ws://127.0.0.1:1"
+    ):
+        call(library, "Connect", f"{peer}/redirect")
+
+
+def test_reply_time_counts_only_replies_to_the_last_send(library, peer):
+    call(library, "Connect", f"{peer}/echo")
+    with pytest.raises(WebSocketLibraryError, match="has sent nothing to time a reply against"):
+        call(library, "Reply Time Should Be Below", timedelta(seconds=1))
+    call(library, "Send Text Message", "old")
+    time.sleep(0.1)  # The echo of "old" is in the inbox before the next send.
+    call(library, "Send Text Message", "new")
+    assert call(library, "Reply Time Should Be Below", timedelta(seconds=1)) == "new"
+    assert call(library, "Receive Message") == "old", "the older reply stays in the inbox"
+
+
+def test_wait_for_messages_needs_a_positive_count(library, peer):
+    call(library, "Connect", f"{peer}/echo")
+    with pytest.raises(WebSocketLibraryError, match="count of 1 or more, got 0"):
+        call(library, "Wait For Messages", 0)
+
+
+def test_failures_and_transcript_mask_opaque_credentials(library, peer):
+    url = f"{peer}/refuse/403?access_token=opaque-secret-123&room=7"
+    with pytest.raises(WebSocketLibraryError) as raised:
+        call(library, "Connect", url, headers={"X-Api-Key": "key-secret-456"})
+    assert "opaque-secret-123" not in str(raised.value)
+    assert "access_token=(masked)&room=7" in str(raised.value)
+    rendered = []
+    library.log_transcript = lambda *c: rendered.extend(  # type: ignore[method-assign]
+        library.mask(e.content) for conn in c for e in conn.transcript.drain()[0]
+    )
+    call(library, "Connect", f"{peer}/echo?token=opaque-secret-123", headers={"X-Api-Key": "k"})
+    assert rendered and not any("opaque-secret-123" in line for line in rendered)
+    assert any("X-Api-Key: (masked)" in line for line in rendered)
+
+
 def test_close_all_connections_leaves_no_thread_or_socket(library, peer):
     port = int(peer.rsplit(":", 1)[1])
     for n in range(10):
@@ -209,7 +251,10 @@ def test_robot_run_converts_arguments_and_logs_a_masked_transcript(peer, tmp_pat
     echo, budgets = tests["Echo And Transcript"], tests["Budgets"]
     assert budgets.status == "PASS", budgets.message
     assert echo.status == "FAIL"
-    assert "did not receive a message where matching regex '.*' within 100ms" in echo.message
+    assert (
+        "did not receive a message where matching regex '.*' and arriving after the last send "
+        "within 100ms" in echo.message
+    )
     # Arguments are logged as written in the data; what the library logs is in <msg>.
     logged = "".join(
         re.findall(r"<msg [^>]*>(.*?)</msg>", (tmp_path / "output.xml").read_text(), re.S)

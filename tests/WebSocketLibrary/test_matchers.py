@@ -30,6 +30,9 @@ def test_lookup(path, expected):
     ("actual", "expected", "equal"),
     [
         (7, "7", True),
+        (7.0, "7", True),
+        (7, "7.0", True),
+        (7, "seven", False),
         (7, 7, True),
         ("7", 7, False),
         (True, "true", True),

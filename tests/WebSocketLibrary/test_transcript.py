@@ -19,6 +19,21 @@ def test_drain_returns_each_event_once():
     assert transcript.drain() == ([], 0)
 
 
+def test_size_is_in_bytes():
+    transcript = Transcript("alice")
+    transcript.record(SENT, "text", "é✓")
+    events, _ = transcript.drain()
+    assert events[0].size == 5
+
+
+def test_shortening_never_cuts_a_token_in_half():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    text = "x" * 30 + token + "y" * 100
+    shortened = preview(text, 40)
+    assert shortened.startswith("x" * 30 + "…")
+    assert "eyJ" not in shortened
+
+
 def test_buffer_is_bounded_and_counts_what_it_dropped():
     transcript = Transcript("alice", max_events=3)
     for n in range(5):

@@ -46,9 +46,6 @@ class LibraryComponent:
             return connection.options.timeout
         return self.library.timeout
 
-    def mask(self, text: str) -> str:
-        return self.library.mask(text)
-
     def describe_inbox(self, connection: WebSocketConnection) -> str:
         """What arrived and is still unconsumed, for failure messages."""
         messages = connection.inbox.snapshot()
@@ -61,7 +58,7 @@ class LibraryComponent:
         older = len(messages) - len(shown)
         header = f"Its inbox holds {len(messages)} unconsumed message(s)"
         header += f", the last {len(shown)}:" if older else ":"
-        return self.mask("\n".join([header, *lines]))
+        return "\n".join([header, *lines])
 
 
 def timestr(seconds: float) -> str:

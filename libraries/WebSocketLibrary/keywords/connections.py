@@ -110,7 +110,7 @@ class ConnectionKeywords(LibraryComponent):
             if status is not None and refusal.status != status:
                 raise HandshakeError(
                     f"Handshake to {url} was refused with HTTP {refusal.status} {refusal.reason}, "
-                    f"expected {status}. Body: {self.mask(refusal.text) or '(empty)'}"
+                    f"expected {status}. Body: {refusal.text or '(empty)'}"
                 ) from None
             return DotDict(
                 status=refusal.status,
@@ -159,12 +159,9 @@ class ConnectionKeywords(LibraryComponent):
         connection = WebSocketConnection(url, options, name=name)
         try:
             connection.open()
-        except HandshakeRefusedError as refused:
+        except HandshakeError:
             self.library.log_transcript(connection)
-            raise HandshakeRefusedError(self.mask(str(refused)), refused.refusal) from None
-        except HandshakeError as error:
-            self.library.log_transcript(connection)
-            raise HandshakeError(self.mask(str(error))) from None
+            raise
         return connection
 
     @keyword(tags=("connection",))
@@ -268,7 +265,10 @@ class ConnectionKeywords(LibraryComponent):
         | ${result} = | `Close Connection` | 4000 | going away | connection=alice |
         """
         target = self.connection(connection)
-        info = target.close(code, reason, self.seconds(timeout, target))
+        try:
+            info = target.close(code, reason, self.seconds(timeout, target))
+        except ValueError as error:
+            raise WebSocketLibraryError(f"Cannot close {target.describe()}: {error}") from None
         return _close_details(info)
 
     @keyword(tags=("connection",))

@@ -60,7 +60,7 @@ class ReceivingKeywords(LibraryComponent):
         if not message.is_binary:
             raise UnexpectedMessageError(
                 f"Expected a binary message on {self.connection(connection).describe()}, "
-                f"received text: {self.mask(preview(message.data, PREVIEW_CHARS_IN_FAILURES))}"
+                f"received text: {preview(message.data, PREVIEW_CHARS_IN_FAILURES)}"
             )
         return bytes(message.data)
 
@@ -80,7 +80,7 @@ class ReceivingKeywords(LibraryComponent):
             raise UnexpectedMessageError(
                 f"Expected a JSON message on {self.connection(connection).describe()}, "
                 f"received {message.kind}: "
-                f"{self.mask(preview(message.data, PREVIEW_CHARS_IN_FAILURES))}"
+                f"{preview(message.data, PREVIEW_CHARS_IN_FAILURES)}"
             )
         return message.json
 
@@ -136,6 +136,10 @@ class ReceivingKeywords(LibraryComponent):
 
         | @{replies} = | `Wait For Messages` | 10 | type=echo |
         """
+        if count < 1:
+            raise WebSocketLibraryError(
+                f"Wait For Messages needs a count of 1 or more, got {count}."
+            )
         criteria = self._criteria(fields, regex)
         target = self.connection(connection)
         wait = self.seconds(timeout, target)
@@ -170,7 +174,7 @@ class ReceivingKeywords(LibraryComponent):
             raise UnexpectedMessageError(
                 f"{_capitalized(target.describe())} received a message "
                 f"{criteria.describe()}, which it should not have: #{found.sequence} {found.kind}: "
-                f"{self.mask(preview(found.data, PREVIEW_CHARS_IN_FAILURES))}"
+                f"{preview(found.data, PREVIEW_CHARS_IN_FAILURES)}"
             )
 
     @keyword(tags=("messages", "inbox"))
@@ -205,18 +209,21 @@ class ReceivingKeywords(LibraryComponent):
 
         The time runs from the last message this connection sent to the
         arrival of the matching message (as recorded by the background reader,
-        so a late call to this keyword does not count). Returns the message.
+        so a late call to this keyword does not count). Only messages that
+        arrived after that send count as replies. Returns the message.
 
         | `Send Json Message` | {"type": "echo", "id": 9} |
         | `Reply Time Should Be Below` | 50ms | type=echo | id=9 |
         """
         target = self.connection(connection)
-        message = self._take(self._criteria(fields, regex), timeout, connection)
-        if target.last_sent_monotonic is None:
+        sent_at = target.last_sent_monotonic
+        if sent_at is None:
             raise WebSocketLibraryError(
                 f"{_capitalized(target.describe())} has sent nothing to time a reply against."
             )
-        took = message.monotonic - target.last_sent_monotonic
+        criteria = self._criteria(fields, regex, arrived_after=sent_at)
+        message = self._take(criteria, timeout, connection)
+        took = message.monotonic - sent_at
         if took > budget.total_seconds():
             raise WebSocketLibraryError(
                 f"Reply on {target.describe()} took {took * 1000:.1f} ms, over the budget of "
@@ -270,9 +277,11 @@ class ReceivingKeywords(LibraryComponent):
 
     # Shared.
 
-    def _criteria(self, fields: dict[str, Any], regex: str | None) -> Criteria:
+    def _criteria(
+        self, fields: dict[str, Any], regex: str | None, arrived_after: float | None = None
+    ) -> Criteria:
         try:
-            return Criteria(dict(fields), regex)
+            return Criteria(dict(fields), regex, arrived_after=arrived_after)
         except ValueError as error:
             raise WebSocketLibraryError(str(error)) from None
 

@@ -1,0 +1,124 @@
+"""Servers that break the rules: the client must fail cleanly and say why."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from WebSocketLibrary import WebSocketLibrary
+from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
+from WebSocketLibrary.errors import ConnectionClosedError, WebSocketLibraryError
+
+
+def opened(url: str, timeout: float = 1.0) -> WebSocketConnection:
+    connection = WebSocketConnection(url, ConnectOptions(timeout=timeout), name="raw")
+    connection.open()
+    return connection
+
+
+def stall(sock: socket.socket) -> None:
+    """Never read, never answer: the peer is frozen."""
+    time.sleep(10)
+    sock.close()
+
+
+def frame(opcode: int, payload: bytes, fin: bool = True, masked: bool = False) -> bytes:
+    first = (0x80 if fin else 0) | opcode
+    if masked:
+        key = b"\x01\x02\x03\x04"
+        body = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        return bytes([first, 0x80 | len(payload)]) + key + body
+    if len(payload) < 126:
+        return bytes([first, len(payload)]) + payload
+    return bytes([first, 126]) + struct.pack("!H", len(payload)) + payload
+
+
+def sends(data: bytes):
+    def script(sock: socket.socket) -> None:
+        sock.sendall(data)
+        time.sleep(2)
+        sock.close()
+
+    return script
+
+
+def test_a_send_that_times_out_drops_the_connection(raw_peer):
+    connection = opened(raw_peer(stall), timeout=0.5)
+    with pytest.raises(ConnectionClosedError, match="was dropped, since a partly sent frame"):
+        connection.send_binary(b"x" * 50_000_000)
+    assert not connection.is_open
+    assert connection.closed.reason.startswith("sending failed")
+    with pytest.raises(ConnectionClosedError, match="Cannot send a message: .* is closed"):
+        connection.send_text("after the failure")
+    connection.close()
+
+
+def test_close_without_an_answer_says_so(raw_peer):
+    connection = opened(raw_peer(stall), timeout=0.3)
+    closed = connection.close()
+    assert closed.reason == "no close frame from the server before the timeout"
+    assert closed.initiated_by == "client"
+    assert not connection.reader_alive
+
+
+def test_close_all_waits_for_all_connections_at_once(raw_peer):
+    library = WebSocketLibrary(timeout=timedelta(seconds=0.5))
+    url = raw_peer(stall)
+    for n in range(8):
+        library.run_keyword("connect", (url,), {"alias": f"c{n}"})
+    started = time.monotonic()
+    library.close_all()
+    assert time.monotonic() - started < 1.5, "closes must share one timeout"
+    assert not [t for t in threading.enumerate() if t.name.startswith("WebSocketLibrary-reader")]
+
+
+def test_abort_is_reported_as_the_clients_doing(raw_peer):
+    connection = opened(raw_peer(stall))
+    connection.abort()
+    assert (connection.closed.code, connection.closed.initiated_by) == (1006, "client")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (frame(0x9, b"p" * 126), "control frame fragmented or longer than 125 bytes"),
+        (frame(0xA, b"pong", fin=False), "control frame fragmented or longer than 125 bytes"),
+        (frame(0x1, b"hi", masked=True), "the server masked a frame"),
+        (frame(0x0, b"orphan"), "continuation frame with no message to continue"),
+        (frame(0x1, b"a", fin=False) + frame(0x1, b"b"), "new data frame before the fragmented"),
+        (bytes([0x83, 0]), "Invalid opcode 3"),
+        (bytes([0xC1, 0]), "rsv is not implemented"),
+    ],
+)
+def test_protocol_violations_fail_the_connection_with_1002(raw_peer, data, reason):
+    connection = opened(raw_peer(sends(data)))
+    closed = connection.inbox.wait_for_close(2)
+    assert closed is not None
+    assert (closed.code, closed.initiated_by) == (1002, "client")
+    assert reason in closed.reason
+    connection.close()
+
+
+def test_a_server_that_drops_tcp_is_reported_as_network(raw_peer):
+    def drop(sock: socket.socket) -> None:
+        sock.close()
+
+    connection = opened(raw_peer(drop))
+    closed = connection.inbox.wait_for_close(2)
+    assert (closed.code, closed.initiated_by) == (1006, "network")
+    connection.close()
+
+
+def test_close_code_out_of_range_is_a_clear_error(raw_peer):
+    library = WebSocketLibrary(timeout=timedelta(seconds=0.5))
+    library.run_keyword("connect", (raw_peer(stall),), {"alias": "c"})
+    with pytest.raises(WebSocketLibraryError, match="Close code must be between 1000 and 4999"):
+        library.run_keyword("close_connection", (70000,), {})
+    with pytest.raises(WebSocketLibraryError, match="at most 123 bytes"):
+        library.run_keyword("close_connection", (1000, "x" * 124), {})
+    library.close_all()
