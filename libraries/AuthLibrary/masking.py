@@ -31,7 +31,7 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 #: ``name=value`` in a URL query whose name says it carries a credential.
 CREDENTIAL_QUERY_PATTERN = re.compile(
     r"(?i)([?&][\w.-]*(?:token|secret|password|passwd|api[_-]?key|apikey|auth|signature|sig)"
-    r"[\w.-]*=)([^&#\s'\"|)<]+)"
+    r"[\w.-]*=)([^&#\s'\"|)<(][^&#\s'\"|)<]*)"
 )
 
 #: ``Name: value`` of a header that carries a credential. ``Authorization`` keeps its scheme.
@@ -65,20 +65,15 @@ def mask_tokens(text: str) -> str:
 
 
 def mask_credentials(text: str) -> str:
-    """Mask JWTs, credential query parameters and credential header values in ``text``.
+    """Mask credential query parameters, credential header values and JWTs in ``text``.
 
     >>> mask_credentials("GET /ws?access_token=abc123&room=1 | X-Api-Key: k3y")
     'GET /ws?access_token=(masked)&room=1 | X-Api-Key: (masked)'
     """
-    text = mask_tokens(text)
+    # Named credentials first, whole; then JWTs wherever else they appear.
     text = CREDENTIAL_QUERY_PATTERN.sub(r"\1(masked)", text)
-    return CREDENTIAL_HEADER_PATTERN.sub(_mask_header_value, text)
-
-
-def _mask_header_value(match: re.Match[str]) -> str:
-    value = match.group(2)
-    # A value that mask_tokens already shortened keeps its readable prefix.
-    return match.group(1) + (value if "(masked" in value else "(masked)")
+    text = CREDENTIAL_HEADER_PATTERN.sub(r"\1(masked)", text)
+    return mask_tokens(text)
 
 
 def mask_secret(secret: str) -> str:

@@ -238,6 +238,8 @@ class WebSocketConnection:
 
     def _send(self, data: bytes, opcode: int, kind: str, shown: str | bytes) -> None:
         self._ensure_open("send a message")
+        # Taken before sending: a quick reply can arrive before send() returns.
+        started = time.monotonic()
         try:
             self._ws.send(data, opcode)
         except (OSError, websocket.WebSocketException) as error:
@@ -248,7 +250,7 @@ class WebSocketConnection:
                 f"Could not send on {self.describe()}: {_explain(error)}. The connection "
                 "was dropped, since a partly sent frame would corrupt the stream."
             ) from None
-        self.last_sent_monotonic = time.monotonic()
+        self.last_sent_monotonic = started
         self.transcript.record(SENT, kind, shown)
 
     def _ensure_open(self, action: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
+from AuthLibrary import masking
 from AuthLibrary.masking import mask_secret, mask_token, mask_tokens, reveals_secrets
 
 TOKEN = jwt.encode({"sub": "alice"}, "k" * 32, algorithm="HS256")
@@ -59,3 +60,29 @@ def test_mask_secret_hides_plain_secret_entirely() -> None:
 )
 def test_reveals_secrets_only_at_debug_and_trace(level: str | None, expected: bool) -> None:
     assert reveals_secrets(level) is expected
+
+
+TOKEN_FOR_CREDENTIALS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            f"ws://h/ws?access_token={TOKEN_FOR_CREDENTIALS}&room=1) x",
+            "ws://h/ws?access_token=(masked)&room=1) x",
+        ),
+        ("GET /ws?api_key=k&password=p#frag", "GET /ws?api_key=(masked)&password=(masked)#frag"),
+        (
+            f"GET x | Authorization: Bearer {TOKEN_FOR_CREDENTIALS} | X-Api-Key: k",
+            "GET x | Authorization: Bearer (masked) | X-Api-Key: (masked)",
+        ),
+        ("Authorization: Basic dXNlcjpwdw==", "Authorization: Basic (masked)"),
+        ("Cookie: sid=1; theme=dark", "Cookie: (masked)"),
+        ("Content-Type: application/json", "Content-Type: application/json"),
+        ("?room=7&user=alice", "?room=7&user=alice"),
+    ],
+)
+def test_mask_credentials(text: str, masked: str) -> None:
+    assert masking.mask_credentials(text) == masked
+    assert masking.mask_credentials(masked) == masked, "masking twice changes nothing"
