@@ -44,17 +44,23 @@ Malformed Token Is Refused
 
 Token With Broken Structure Is Refused
     [Documentation]    Protects against tokens with a header that is not JSON.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${token}    Create Malformed Token    header_not_json
     Handshake Should Be Refused For Reason    ${token}    malformed_token
 
 Expired Token Is Refused
     [Documentation]    Protects expiry: a correctly signed token past its exp is refused.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${claims}    Access Token Claims
     ${token}    Create Expired Token    ${claims}    expired_by=1 min
     Handshake Should Be Refused For Reason    ${token}    token_expired
 
 Token With Bad Signature Is Refused
     [Documentation]    Protects integrity: a token whose signature does not verify is refused.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${claims}    Access Token Claims
     ${token}    Create Token With Bad Signature    ${claims}
     Handshake Should Be Refused For Reason    ${token}    invalid_signature
@@ -68,12 +74,16 @@ Token Signed With Another Key Is Refused
 
 Token For Another Audience Is Refused
     [Documentation]    Protects against tokens issued for a different service.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${claims}    Access Token Claims
     ${token}    Create Token    ${claims}    audience=some-other-service
     Handshake Should Be Refused For Reason    ${token}    invalid_audience
 
 Token From Another Issuer Is Refused
     [Documentation]    Protects against tokens from an untrusted issuer.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${claims}    Access Token Claims
     ${token}    Create Token    ${claims}    issuer=https://evil.example
     Handshake Should Be Refused For Reason    ${token}    invalid_issuer
@@ -91,9 +101,19 @@ Refresh Token Cannot Open A Connection
 
 Bad Token In Query Parameter Is Refused
     [Documentation]    Protects the query carrier with the same checks as the header.
+    [Tags]    signing-key
+    Signing Key Should Be Known
     ${claims}    Access Token Claims
     ${token}    Create Expired Token    ${claims}
     Handshake Should Be Refused For Reason    ${token}    token_expired    carrier=query
+
+Bad Token In Subprotocol Header Is Refused
+    [Documentation]    Protects the subprotocol carrier with the same checks as the header.
+    [Tags]    signing-key
+    Signing Key Should Be Known
+    ${claims}    Access Token Claims
+    ${token}    Create Expired Token    ${claims}
+    Handshake Should Be Refused For Reason    ${token}    token_expired    carrier=subprotocol
 
 Wrong Password Is Refused At Login
     [Documentation]    Protects the HTTP login: bad credentials get 401 and no tokens.

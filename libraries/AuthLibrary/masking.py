@@ -16,6 +16,7 @@ __all__ = [
     "CREDENTIAL_HEADER_PATTERN",
     "CREDENTIAL_QUERY_PATTERN",
     "JWT_PATTERN",
+    "PRIVATE_KEY_PATTERN",
     "REVEALING_LOG_LEVELS",
     "mask_credentials",
     "mask_secret",
@@ -39,6 +40,11 @@ CREDENTIAL_HEADER_PATTERN = re.compile(
     r"(?i)\b((?:proxy-)?authorization:\s*(?:(?:bearer|basic|digest|token)\s+)?"
     r"|(?:set-)?cookie:\s*"
     r"|[\w-]*(?:token|secret|password|api-?key)[\w-]*:\s*)([^|\r\n'\"<]*[^|\s'\"<])"
+)
+
+#: A PEM private key, whole or cut short (Robot Framework shortens logged values).
+PRIVATE_KEY_PATTERN = re.compile(
+    r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[A-Za-z0-9+/=\s\\]+(?:-----END [A-Z ]*PRIVATE KEY-----)?"
 )
 
 #: Log levels at which secrets are shown in full.
@@ -65,12 +71,13 @@ def mask_tokens(text: str) -> str:
 
 
 def mask_credentials(text: str) -> str:
-    """Mask credential query parameters, credential header values and JWTs in ``text``.
+    """Mask private keys, credential query parameters and header values, and JWTs in ``text``.
 
     >>> mask_credentials("GET /ws?access_token=abc123&room=1 | X-Api-Key: k3y")
     'GET /ws?access_token=(masked)&room=1 | X-Api-Key: (masked)'
     """
     # Named credentials first, whole; then JWTs wherever else they appear.
+    text = PRIVATE_KEY_PATTERN.sub(r"\1(masked)", text)
     text = CREDENTIAL_QUERY_PATTERN.sub(r"\1(masked)", text)
     text = CREDENTIAL_HEADER_PATTERN.sub(r"\1(masked)", text)
     return mask_tokens(text)

@@ -214,6 +214,12 @@ def verify_token(
                 leeway=leeway,
                 options={"require": list(required_claims)},
             )
+    except (ValueError, TypeError) as error:
+        # PyJWT hands key loading to cryptography, whose errors are not PyJWTErrors.
+        names = ", ".join(algorithm.value for algorithm in algorithms)
+        raise TokenVerificationError(
+            f"The key given cannot verify a token with {names}: {error}", Reason.KEY_NOT_USABLE
+        ) from None
     except jwt.exceptions.PyJWTError as error:
         raise _describe(
             error,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
 from robot.api import logger
 from robot.api.deco import keyword, library
+from robot.utils import DotDict
 
 from ReferenceServiceLibrary.process import ServiceError, ServiceProcess, stop_all
 
@@ -34,7 +35,7 @@ class ReferenceServiceLibrary:
     |
     | ***** Test Cases *****
     | Service Is Healthy
-    |     &{service}=    Start Reference Service    alias=extra
+    |     ${service}    Start Reference Service    alias=extra
     |     Log    ${service}[ws_url]
     |     Stop Reference Service    extra
     """
@@ -48,37 +49,43 @@ class ReferenceServiceLibrary:
 
     @keyword
     def start_reference_service(
-        self, alias: str | None = None, startup_timeout: float = 20.0, **settings: str
-    ) -> dict[str, Any]:
+        self,
+        alias: str | None = None,
+        startup_timeout: timedelta = timedelta(seconds=20),
+        **settings: str,
+    ) -> DotDict:
         """Starts a reference service and returns its connection facts as a dictionary.
 
-        The dictionary has the keys ``http_url``, ``ws_url``, ``jwt_secret``, ``issuer``,
+        The dictionary (``${service}[ws_url]`` or ``${service.ws_url}``) has the keys
+        ``http_url``, ``ws_url``, ``jwt_secret``, ``issuer``,
         ``audience``, ``database``, ``pid`` and ``log_file``.
 
         ``alias`` names the service for `Stop Reference Service`; by default a number is
         used. The latest started service is the current one. ``startup_timeout`` is how
-        many seconds to wait for the service to listen. Any other named argument is a
+        long to wait for the service to listen (``20s``, ``1 min``). Any other named argument is a
         service setting.
 
-        | &{service}=    | Start Reference Service | |
-        | &{short}=      | Start Reference Service | alias=short | access_token_ttl=0.5 |
+        | ${service}     | Start Reference Service | |
+        | ${short}       | Start Reference Service | alias=short | access_token_ttl=0.5 |
         | Should Start With | ${service}[ws_url] | ws://127.0.0.1: |
         """
         name = alias or str(len(self._services) + 1)
         if name in self._services and self._services[name].running:
             raise ServiceError(f"A reference service named '{name}' is already running.")
-        service = ServiceProcess(startup_timeout=startup_timeout, **settings)
+        service = ServiceProcess(startup_timeout=startup_timeout.total_seconds(), **settings)
         service.start()
         self._services[name] = service
         self._current = name
         logger.info(f"Reference service '{name}' listening at {service.http_url}.")
-        return service.info()
+        return DotDict(service.info())
 
     @keyword
-    def stop_reference_service(self, alias: str | None = None, timeout: float = 5.0) -> None:
+    def stop_reference_service(
+        self, alias: str | None = None, timeout: timedelta = timedelta(seconds=5)
+    ) -> None:
         """Stops the named reference service, or the current one when no name is given.
 
-        The service gets ``timeout`` seconds to shut down gracefully before it is killed.
+        The service gets ``timeout`` to shut down gracefully before it is killed.
 
         | Stop Reference Service |       |
         | Stop Reference Service | short |
@@ -91,14 +98,14 @@ class ReferenceServiceLibrary:
                 else "No reference service was started."
             )
         service = self._services.pop(name)
-        code = service.stop(timeout=timeout)
+        code = service.stop(timeout=timeout.total_seconds())
         service.cleanup()
         logger.info(f"Reference service '{name}' stopped with exit code {code}.")
         if self._current == name:
             self._current = next(reversed(self._services), None)
 
     @keyword
-    def stop_all_reference_services(self, timeout: float = 5.0) -> None:
+    def stop_all_reference_services(self, timeout: timedelta = timedelta(seconds=5)) -> None:
         """Stops every reference service this library started.
 
         | Stop All Reference Services |

@@ -168,8 +168,12 @@ class WebSocketConnection:
         self._reader.start()
 
     def _refused(self, refusal: HandshakeRefusal) -> NoReturn:
+        body: str | bytes = refusal.body
+        # Error bodies are usually JSON or HTML; anything else is shown as hex.
+        with contextlib.suppress(UnicodeDecodeError):
+            body = refusal.body.decode("utf-8")
         self.transcript.record(
-            RECEIVED, "refusal", refusal.body, note=f"HTTP {refusal.status} {refusal.reason}"
+            RECEIVED, "refusal", body, note=f"HTTP {refusal.status} {refusal.reason}"
         )
         self.inbox.close(CloseInfo(None, "handshake refused", "server", time.time()))
         location = refusal.headers.get("location")

@@ -81,6 +81,14 @@ TOKEN_FOR_CREDENTIALS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
         ("Cookie: sid=1; theme=dark", "Cookie: (masked)"),
         ("Content-Type: application/json", "Content-Type: application/json"),
         ("?room=7&user=alice", "?room=7&user=alice"),
+        (
+            "{'private_key': '-----BEGIN PRIVATE KEY-----\\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49",
+            "{'private_key': '-----BEGIN PRIVATE KEY-----(masked)",
+        ),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc+/=\n-----END RSA PRIVATE KEY-----\n",
+            "-----BEGIN RSA PRIVATE KEY-----(masked)\n",
+        ),
     ],
 )
 def test_mask_credentials(text: str, masked: str) -> None:

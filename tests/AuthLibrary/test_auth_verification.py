@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import jwt
 import pytest
 from auth_testdata import AUDIENCE, ISSUER, SECRET
 
@@ -16,7 +17,7 @@ from AuthLibrary.forgery import (
     token_without_claim,
     unsigned_token,
 )
-from AuthLibrary.keys import KeyPair
+from AuthLibrary.keys import KeyPair, generate_key_pair
 from AuthLibrary.timeutils import now_timestamp
 from AuthLibrary.tokens import TokenDefaults, create_token
 from AuthLibrary.verification import (
@@ -272,3 +273,11 @@ def test_describe_token_masks_token(defaults: TokenDefaults) -> None:
     assert "(masked," in text
     assert '"sub": "alice"' in text
     assert re.search(rf"exp: {ISO} \(1[45] min.* in the future\)", text), text
+
+
+def test_unloadable_key_is_a_reason_not_a_crash() -> None:
+    pair = generate_key_pair(Algorithm.ES256)
+    token = jwt.encode({"sub": "x"}, pair.private_key, algorithm="ES256")
+    with pytest.raises(TokenVerificationError, match="cannot verify a token with ES256") as caught:
+        verify_token(token, "not a pem", [Algorithm.ES256])
+    assert caught.value.reason is Reason.KEY_NOT_USABLE

@@ -87,7 +87,7 @@ def test_token_ids_are_unique(tokens: TokenService) -> None:
         (jwt.encode(claims(iss="someone-else"), SECRET, "HS256"), "invalid_issuer"),
         (jwt.encode(claims(), SECRET, "HS512"), "algorithm_not_allowed"),
         (jwt.encode(claims(), "", "none"), "algorithm_not_allowed"),
-        (jwt.encode(claims(jti=None), SECRET, "HS256"), "missing_claim"),
+        (jwt.encode(claims(iss=None), SECRET, "HS256"), "missing_claim"),
         (jwt.encode(claims(exp=None), SECRET, "HS256"), "missing_claim"),
         (jwt.encode(claims(typ=None), SECRET, "HS256"), "missing_claim"),
         (jwt.encode(claims(typ="refresh"), SECRET, "HS256"), "wrong_token_type"),

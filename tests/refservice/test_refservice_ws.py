@@ -85,7 +85,7 @@ NOW = int(time.time())
         ({"iss": "somebody-else"}, "invalid_issuer"),
         ({"algorithm": "HS384"}, "algorithm_not_allowed"),
         ({"algorithm": "none", "key": ""}, "algorithm_not_allowed"),
-        ({"jti": None}, "missing_claim"),
+        ({"aud": None}, "missing_claim"),
         ({"sub": None}, "missing_claim"),
         ({"typ": "refresh"}, "wrong_token_type"),
         ({"sub": "mallory"}, "unknown_user"),
