@@ -19,7 +19,8 @@ from refservice.config import HMAC_ALGORITHMS, Settings
 
 TokenType = Literal["access", "refresh"]
 
-REQUIRED_CLAIMS = ("sub", "iat", "nbf", "exp", "iss", "aud", "jti", "typ")
+# iat, nbf and jti are checked when present but not required: other issuers often omit them.
+REQUIRED_CLAIMS = ("sub", "exp", "iss", "aud", "typ")
 
 # Reason code -> what it means. Kept in one place so docs and tests can enumerate them.
 REASONS: Mapping[str, str] = {
