@@ -16,14 +16,16 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import websocket
 from websocket import ABNF
 
+from .control import ControlFrameLog
 from .errors import ConnectionClosedError, HandshakeError
+from .frames import Opcode, build_frame
 from .inbox import CloseInfo, Inbox
 from .transcript import EVENT, RECEIVED, SENT, Transcript
 
@@ -105,6 +107,7 @@ class WebSocketConnection:
         self.options = options
         self.name = name or url
         self.inbox = Inbox()
+        self.control = ControlFrameLog()
         self.transcript = Transcript(self.name)
         self.answer_pings = True
         self.handshake_seconds: float | None = None
@@ -240,20 +243,58 @@ class WebSocketConnection:
         self.send_text(text)
         return text
 
-    def _send(self, data: bytes, opcode: int, kind: str, shown: str | bytes) -> None:
-        self._ensure_open("send a message")
-        # Taken before sending: a quick reply can arrive before send() returns.
-        started = time.monotonic()
+    def ping(self, payload: bytes, timeout: float) -> float | None:
+        """Send a ping and wait for the pong carrying ``payload``; its round trip in seconds.
+
+        ``None`` when no such pong arrives in time.
+        """
+        self._ensure_open("send a ping")
+        sent_at = time.monotonic()
+        self._write(lambda: self._ws.ping(payload))
+        self.transcript.record(SENT, "ping", payload)
+        pong = self.control.wait_for_pong(payload, sent_at, timeout)
+        return None if pong is None else pong.monotonic - sent_at
+
+    def send_frame(self, opcode: int, payload: bytes, **options: Any) -> bytes:
+        """Write one frame exactly as asked, valid or not; return the bytes written.
+
+        ``options`` are those of :func:`frames.build_frame`. A close frame sent this way
+        counts as the client's close: the server's answer is not echoed.
+        """
+        self._ensure_open("send a frame")
+        data = build_frame(opcode, payload, **options)
+        if opcode == Opcode.CLOSE:
+            self._close_sent.set()
+        self._write(lambda: self._send_raw(data))
+        self.last_sent_monotonic = time.monotonic()
+        name = Opcode(opcode).name.lower() if opcode in Opcode._value2member_map_ else "reserved"
+        self.transcript.record(SENT, f"raw {name} frame", data)
+        return data
+
+    def _send_raw(self, data: bytes) -> None:
+        with self._ws.lock:  # The lock websocket-client's own sends take.
+            sock = self._ws.sock
+            if sock is None:
+                raise websocket.WebSocketConnectionClosedException("socket is already closed")
+            sock.sendall(data)
+
+    def _write(self, write: Callable[[], object]) -> None:
+        """Run ``write``; a failure drops the connection, as part of a frame may be out."""
         try:
-            self._ws.send(data, opcode)
+            write()
         except (OSError, websocket.WebSocketException) as error:
-            # Part of the frame may be on the wire: nothing sent later could be parsed.
             reason = f"sending failed: {_explain(error)}"
             self._drop(CloseInfo(CLOSE_ABNORMAL, reason, "client", time.time()))
             raise ConnectionClosedError(
                 f"Could not send on {self.describe()}: {_explain(error)}. The connection "
                 "was dropped, since a partly sent frame would corrupt the stream."
             ) from None
+
+    def _send(self, data: bytes, opcode: int, kind: str, shown: str | bytes) -> None:
+        self._ensure_open("send a message")
+        # Taken before sending: a quick reply can arrive before send() returns.
+        started = time.monotonic()
+        self._write(lambda: self._ws.send(data, opcode))
         self.last_sent_monotonic = started
         self.transcript.record(SENT, kind, shown)
 
@@ -310,29 +351,41 @@ class WebSocketConnection:
             self._reader.join(self.options.timeout)
         return self.inbox.closed  # type: ignore[return-value]
 
-    def abort(self) -> None:
-        """Drop the connection at once, without a closing handshake."""
-        self._drop(
-            CloseInfo(CLOSE_ABNORMAL, "dropped by the client without a close frame", "client",
-                      time.time())
+    def abort(self, reset: bool = False) -> None:
+        """Drop the connection at once, without a closing handshake.
+
+        The TCP connection ends with FIN, or with RST when ``reset`` is true.
+        """
+        how = "TCP reset" if reset else "TCP close"
+        info = CloseInfo(
+            CLOSE_ABNORMAL, f"dropped by the client without a close frame ({how})", "client",
+            time.time(),
         )  # fmt: skip
+        if reset and self._ws.sock is not None:
+            # With a zero linger time, closing the socket sends RST instead of FIN.
+            with contextlib.suppress(OSError):
+                self._ws.sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+        self._drop(info, how=socket.SHUT_RD if reset else socket.SHUT_RDWR)
         if self._reader is not None:
             self._reader.join(self.options.timeout)
         self._ws.shutdown()
 
-    def _drop(self, info: CloseInfo) -> None:
+    def _drop(self, info: CloseInfo, how: int = socket.SHUT_RDWR) -> None:
         """Record why the connection ends, then cut the socket so the reader stops."""
         self._close_sent.set()
         self.inbox.close(info)  # First, so the reader's view of the cut does not win.
         self.transcript.record(EVENT, "dropped", note=info.reason)
-        self._abort()
+        self._abort(how)
 
-    def _abort(self) -> None:
+    def _abort(self, how: int = socket.SHUT_RDWR) -> None:
+        """Wake the reader. ``SHUT_RD`` wakes it without sending FIN (for a reset)."""
         sock = self._ws.sock
         if sock is not None:
             # Already closed means nothing is left to wake up.
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(how)
 
     # The reader thread.
 
@@ -350,6 +403,7 @@ class WebSocketConnection:
             self.transcript.record(EVENT, "dropped", note=info.reason)
         finally:
             self._ws.shutdown()
+            self.control.close()
             self.inbox.close(
                 info or CloseInfo(CLOSE_ABNORMAL, "reader stopped", "client", time.time())
             )
@@ -385,11 +439,13 @@ class WebSocketConnection:
                     self._deliver(fragmented_opcode, b"".join(fragments))
                     fragmented_opcode, fragments = None, []
             elif opcode == ABNF.OPCODE_PING:
+                self.control.record_ping(frame.data)
                 self.transcript.record(RECEIVED, "ping", frame.data)
                 if self.answer_pings:
                     self._ws.pong(frame.data)
                     self.transcript.record(SENT, "pong", frame.data)
             elif opcode == ABNF.OPCODE_PONG:
+                self.control.record_pong(frame.data)
                 self.transcript.record(RECEIVED, "pong", frame.data)
             elif opcode == ABNF.OPCODE_CLOSE:
                 return self._on_close_frame(frame.data)

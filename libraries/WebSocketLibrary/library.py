@@ -15,7 +15,14 @@ from AuthLibrary.masking import mask_credentials, reveals_secrets
 
 from .connection import WebSocketConnection
 from .errors import WebSocketLibraryError
-from .keywords import ConnectionKeywords, ReceivingKeywords, SendingKeywords
+from .keywords import (
+    ConnectionKeywords,
+    FrameKeywords,
+    HeartbeatKeywords,
+    ReceivingKeywords,
+    ResourceKeywords,
+    SendingKeywords,
+)
 from .transcript import render_html
 
 __version__ = "0.1.0"
@@ -103,7 +110,16 @@ class WebSocketLibrary(DynamicCore):
         self.transcript_enabled = transcript
         self.connections: ConnectionCache = ConnectionCache("No open WebSocket connection.")
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
-        super().__init__([ConnectionKeywords(self), SendingKeywords(self), ReceivingKeywords(self)])
+        super().__init__(
+            [
+                ConnectionKeywords(self),
+                SendingKeywords(self),
+                ReceivingKeywords(self),
+                HeartbeatKeywords(self),
+                FrameKeywords(self),
+                ResourceKeywords(self),
+            ]
+        )
 
     def run_keyword(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None):
         try:

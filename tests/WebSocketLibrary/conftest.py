@@ -68,16 +68,26 @@ def _process_request(ws: ServerConnection, request) -> Response | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def peer() -> Iterator[str]:
-    """Base ``ws://`` URL of the scriptable server."""
-    server: Server = serve(_handler, "127.0.0.1", 0, process_request=_process_request)
+def _serve(**options) -> Iterator[str]:
+    server: Server = serve(_handler, "127.0.0.1", 0, process_request=_process_request, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.socket.getsockname()[:2]
     yield f"ws://{host}:{port}"
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def peer() -> Iterator[str]:
+    """Base ``ws://`` URL of the scriptable server."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="session")
+def pinging_peer() -> Iterator[str]:
+    """The scriptable server with a heartbeat: a ping every 0.1 s, 0.2 s to answer."""
+    yield from _serve(ping_interval=0.1, ping_timeout=0.2)
 
 
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

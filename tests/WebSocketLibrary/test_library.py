@@ -230,6 +230,20 @@ Budgets
     Handshake Time Should Be Below    2s
     Send Text Message    ping
     Reply Time Should Be Below    500ms    regex=^ping$
+
+Enums And Bytes Convert
+    Connect    ${URL}/echo
+    Send Frame    text    raw
+    ${raw}    Receive Message
+    Should Be Equal    ${raw}    raw
+    Send Frame    2    ${{b"\\x00"}}
+    ${binary}    Receive Binary Message
+    Should Be Equal    ${binary}    ${{b"\\x00"}}
+    ${rtt}    Ping Server    hello    timeout=1 s
+    Should Be True    ${rtt} < 1
+    Drop Connection    reset
+    ${details}    Get Connection Details
+    Should Contain    ${details.close_reason}    TCP reset
 """
 
 
@@ -250,6 +264,9 @@ def test_robot_run_converts_arguments_and_logs_a_masked_transcript(peer, tmp_pat
     tests = {test.name: test for test in result.suite.tests}
     echo, budgets = tests["Echo And Transcript"], tests["Budgets"]
     assert budgets.status == "PASS", budgets.message
+    assert tests["Enums And Bytes Convert"].status == "PASS", tests[
+        "Enums And Bytes Convert"
+    ].message
     assert echo.status == "FAIL"
     assert (
         "did not receive a message where matching regex '.*' and arriving after the last send "

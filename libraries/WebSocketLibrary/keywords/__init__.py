@@ -1,7 +1,17 @@
 """Keyword components, one per area, assembled by ``WebSocketLibrary``."""
 
 from .connections import ConnectionKeywords
+from .frames import FrameKeywords
+from .heartbeat import HeartbeatKeywords
 from .receiving import ReceivingKeywords
+from .resources import ResourceKeywords
 from .sending import SendingKeywords
 
-__all__ = ["ConnectionKeywords", "ReceivingKeywords", "SendingKeywords"]
+__all__ = [
+    "ConnectionKeywords",
+    "FrameKeywords",
+    "HeartbeatKeywords",
+    "ReceivingKeywords",
+    "ResourceKeywords",
+    "SendingKeywords",
+]

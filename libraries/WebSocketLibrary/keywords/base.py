@@ -63,3 +63,8 @@ class LibraryComponent:
 
 def timestr(seconds: float) -> str:
     return secs_to_timestr(seconds, compact=True) if seconds else "0s"
+
+
+def capitalized(text: str) -> str:
+    """``text`` with its first letter in upper case and the rest untouched."""
+    return text[:1].upper() + text[1:]

@@ -13,7 +13,7 @@ from ..errors import MessageTimeoutError, UnexpectedMessageError, WebSocketLibra
 from ..inbox import Message
 from ..matchers import Criteria
 from ..transcript import preview
-from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, timestr
+from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, capitalized, timestr
 
 
 class ReceivingKeywords(LibraryComponent):
@@ -147,7 +147,7 @@ class ReceivingKeywords(LibraryComponent):
         if len(messages) < count:
             wanted = f"{count} messages {criteria.describe()}"
             raise MessageTimeoutError(
-                f"{_capitalized(target.describe())} {_ended(target, wanted, wait)}: "
+                f"{capitalized(target.describe())} {_ended(target, wanted, wait)}: "
                 f"only {len(messages)} matched. {self.describe_inbox(target)}"
             )
         return [m.structured for m in messages]
@@ -172,7 +172,7 @@ class ReceivingKeywords(LibraryComponent):
         found = target.inbox.peek(criteria, within.total_seconds())
         if found is not None:
             raise UnexpectedMessageError(
-                f"{_capitalized(target.describe())} received a message "
+                f"{capitalized(target.describe())} received a message "
                 f"{criteria.describe()}, which it should not have: #{found.sequence} {found.kind}: "
                 f"{preview(found.data, PREVIEW_CHARS_IN_FAILURES)}"
             )
@@ -219,7 +219,7 @@ class ReceivingKeywords(LibraryComponent):
         sent_at = target.last_sent_monotonic
         if sent_at is None:
             raise WebSocketLibraryError(
-                f"{_capitalized(target.describe())} has sent nothing to time a reply against."
+                f"{capitalized(target.describe())} has sent nothing to time a reply against."
             )
         criteria = self._criteria(fields, regex, arrived_after=sent_at)
         message = self._take(criteria, timeout, connection)
@@ -254,7 +254,7 @@ class ReceivingKeywords(LibraryComponent):
         info = target.inbox.wait_for_close(wait)
         if info is None:
             raise MessageTimeoutError(
-                f"{_capitalized(target.describe())} was still open after {timestr(wait)}, "
+                f"{capitalized(target.describe())} was still open after {timestr(wait)}, "
                 f"expected a close{f' with code {code}' if code is not None else ''}. "
                 f"{self.describe_inbox(target)}"
             )
@@ -270,8 +270,7 @@ class ReceivingKeywords(LibraryComponent):
                 if part
             )
             raise WebSocketLibraryError(
-                f"{_capitalized(target.describe())} was {describe_close(info)}; "
-                f"expected {expected}."
+                f"{capitalized(target.describe())} was {describe_close(info)}; expected {expected}."
             )
         return DotDict(code=info.code, reason=info.reason, closed_by=info.initiated_by)
 
@@ -294,7 +293,7 @@ class ReceivingKeywords(LibraryComponent):
         if message is None:
             wanted = "any message" if criteria.is_any else f"a message {criteria.describe()}"
             raise MessageTimeoutError(
-                f"{_capitalized(target.describe())} {_ended(target, wanted, wait)}. "
+                f"{capitalized(target.describe())} {_ended(target, wanted, wait)}. "
                 f"{self.describe_inbox(target)}"
             )
         return message
@@ -306,7 +305,3 @@ def _ended(target: WebSocketConnection, wanted: str, wait: float) -> str:
     if closed is not None:
         return f"was {describe_close(closed)} before it received {wanted}"
     return f"did not receive {wanted} within {timestr(wait)}"
-
-
-def _capitalized(text: str) -> str:
-    return text[:1].upper() + text[1:]
