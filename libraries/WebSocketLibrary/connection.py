@@ -16,9 +16,10 @@ import ssl
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import websocket
 from websocket import ABNF
@@ -102,12 +103,16 @@ class _ProtocolViolationError(Exception):
 class WebSocketConnection:
     """A client connection with an inbox that a background thread fills."""
 
+    # Every connection object still alive, so leak checks can count them.
+    alive: ClassVar[weakref.WeakSet[WebSocketConnection]] = weakref.WeakSet()
+
     def __init__(self, url: str, options: ConnectOptions, name: str = "") -> None:
         self.url = url
         self.options = options
         self.name = name or url
         self.inbox = Inbox()
         self.control = ControlFrameLog()
+        WebSocketConnection.alive.add(self)
         self.transcript = Transcript(self.name)
         self.answer_pings = True
         self.handshake_seconds: float | None = None

@@ -6,15 +6,20 @@ connections the test opened were really released.
 
 from __future__ import annotations
 
+import gc
 import threading
 import tracemalloc
 from dataclasses import dataclass
 
 import psutil
 
+from .connection import WebSocketConnection
+
 
 @dataclass(frozen=True)
 class Footprint:
+    connections: int
+    """WebSocketLibrary connection objects still in memory, open or closed."""
     threads: int
     sockets: int
     file_descriptors: int
@@ -24,7 +29,9 @@ class Footprint:
     @classmethod
     def now(cls) -> Footprint:
         process = psutil.Process()
+        gc.collect()  # Count what is really still referenced, not garbage not yet collected.
         return cls(
+            connections=len(WebSocketConnection.alive),
             threads=threading.active_count(),
             sockets=len(process.net_connections("all")),
             file_descriptors=process.num_fds(),
@@ -34,9 +41,13 @@ class Footprint:
     def excess_over(
         self, baseline: Footprint, threads: int, sockets: int, memory: int
     ) -> list[str]:
-        """What grew beyond the tolerances since ``baseline``, as sentences; empty if nothing."""
+        """What grew beyond the tolerances since ``baseline``, as sentences; empty if nothing.
+
+        Connection objects must be back exactly: any left over is a leak.
+        """
         excess = []
         for name, now, before, allowed in (
+            ("connection objects", self.connections, baseline.connections, 0),
             ("threads", self.threads, baseline.threads, threads),
             ("sockets", self.sockets, baseline.sockets, sockets),
             ("file descriptors", self.file_descriptors, baseline.file_descriptors, sockets),

@@ -117,7 +117,7 @@ def test_resources_come_back_to_baseline(library, peer):
     call(library, "Take Resource Baseline")
     for n in range(5):
         call(library, "Connect", f"{peer}/echo", f"c{n}")
-    with pytest.raises(WebSocketLibraryError, match="threads: .*baseline .*tolerance 0"):
+    with pytest.raises(WebSocketLibraryError, match="connection objects: .*threads: .*tolerance 0"):
         call(library, "Resources Should Be Back To Baseline", timeout=timedelta(milliseconds=200))
     call(library, "Close All Connections")
     snapshot = call(library, "Resources Should Be Back To Baseline")

@@ -283,6 +283,24 @@ class ConnectionKeywords(LibraryComponent):
         self.library.close_all()
 
     @keyword(tags=("configuration",))
+    def set_transcript_logging(self, enabled: bool) -> bool:
+        """Turns the wire transcript in log.html on or off; returns the previous setting.
+
+        Turn it off around loops that open hundreds of connections, where the
+        tables would bloat the log without telling anything new.
+
+        | ${previous} = | `Set Transcript Logging` | off |
+        | FOR | ${i} | IN RANGE | 200 |
+        | | `Connect` | ${WS_URL} |
+        | | `Close Connection` |
+        | END |
+        | `Set Transcript Logging` | ${previous} |
+        """
+        previous = self.library.transcript_enabled
+        self.library.transcript_enabled = enabled
+        return previous
+
+    @keyword(tags=("configuration",))
     def set_default_timeout(self, timeout: timedelta) -> str:
         """Sets the timeout of connections opened from now on; returns the previous one.
 

@@ -19,7 +19,7 @@ class ResourceKeywords(LibraryComponent):
 
     @keyword(tags=("resources",))
     def take_resource_baseline(self) -> DotDict:
-        """Records this process's threads, sockets, file descriptors and traced memory.
+        """Records this process's connection objects, threads, sockets, file descriptors and memory.
 
         Starts Python's ``tracemalloc`` if it is not running, so memory is
         counted from here on. Returns the baseline. Compare later with
@@ -43,10 +43,14 @@ class ResourceKeywords(LibraryComponent):
         memory: int = 1024 * 1024,
         timeout: timedelta = timedelta(seconds=5),
     ) -> DotDict:
-        """Fails unless threads, sockets, file descriptors and memory are back to the baseline.
+        """Fails unless the process is back to the baseline `Take Resource Baseline` took.
 
-        ``threads``, ``sockets`` and ``memory`` (bytes) are how much growth is
-        tolerated; ``sockets`` applies to file descriptors too. Threads and
+        The library's connection objects must all be gone (after
+        `Close All Connections`, say). ``threads``, ``sockets`` and ``memory``
+        (bytes, as ``tracemalloc`` counts them) are how much growth is
+        tolerated; ``sockets`` applies to file descriptors too. Memory includes
+        Robot Framework's own results of the keywords run meanwhile, so long
+        loops need a larger ``memory`` tolerance. Threads and
         sockets end shortly after a close, so the check repeats until
         ``timeout``. The failure lists what stayed above the baseline. Returns
         the final snapshot.
