@@ -238,6 +238,7 @@ Enums And Bytes Convert
     Should Be Equal    ${raw}    raw
     Send Frame    2    ${{b"\\x00"}}
     ${binary}    Receive Binary Message
+    Length Should Be    ${binary}    1
     Should Be Equal    ${binary}    ${{b"\\x00"}}
     ${rtt}    Ping Server    hello    timeout=1 s
     Should Be True    ${rtt} < 1

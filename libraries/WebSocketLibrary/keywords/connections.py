@@ -187,7 +187,8 @@ class ConnectionKeywords(LibraryComponent):
         Keys: ``index``, ``alias``, ``url``, ``open`` (``True``/``False``),
         ``subprotocol`` (chosen by the server), ``status`` and ``headers`` of the
         handshake response, ``handshake_time`` (seconds), ``inbox_size``,
-        ``received`` (messages so far), and ``close_code``, ``close_reason``,
+        ``received`` (messages so far), ``pings_received`` (the server's pings so
+        far), ``answering_pings``, and ``close_code``, ``close_reason``,
         ``closed_by`` once closed.
 
         | ${details} = | `Get Connection Details` | alice |
@@ -206,6 +207,8 @@ class ConnectionKeywords(LibraryComponent):
             handshake_time=target.handshake_seconds,
             inbox_size=len(target.inbox),
             received=target.inbox.received_count,
+            pings_received=target.control.ping_count,
+            answering_pings=target.answer_pings,
             close_code=closed.code if closed else None,
             close_reason=closed.reason if closed else None,
             closed_by=closed.initiated_by if closed else None,
