@@ -57,11 +57,16 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
         create_app(settings),
         ws=settings.ws_implementation,
         ws_max_size=settings.max_message_size,
+        # Heartbeats are the WebSocket stack's keepalive: a ping control frame every
+        # interval; no pong within the timeout fails the connection with 1011.
+        ws_ping_interval=settings.heartbeat_interval or None,
+        ws_ping_timeout=settings.heartbeat_timeout,
         log_level=settings.log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
     logging.getLogger("uvicorn.error").addFilter(_drop_spurious_denial_error)
+    logging.getLogger("uvicorn.error").addFilter(_demote_client_utf8_error)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
@@ -108,6 +113,19 @@ def _drop_spurious_denial_error(record: logging.LogRecord) -> bool:
     so this exact message carries no information here.
     """
     return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
+def _demote_client_utf8_error(record: logging.LogRecord) -> bool:
+    """Log a client's invalid UTF-8 text frame as one WARNING line, not an ERROR traceback.
+
+    uvicorn's websockets-sansio closes such a connection with 1007 (correct), but logs it
+    with ``logger.exception``: a hostile client could fill the log with tracebacks.
+    """
+    if record.getMessage() == "Invalid UTF-8 sequence received from client.":
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "Invalid UTF-8 sequence received from client; closed with 1007."
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _after_graceful_shutdown(signum: int, frame: object) -> None:

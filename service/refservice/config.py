@@ -57,6 +57,10 @@ class Settings:
     refresh_token_ttl: float = 24 * 3600.0
     leeway: float = 0.0
     max_message_size: int = 64 * 1024
+    heartbeat_interval: float = 20.0
+    heartbeat_timeout: float = 20.0
+    idle_timeout: float = 0.0
+    max_connections_per_user: int = 0
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
     users: tuple[tuple[str, str], ...] = DEFAULT_USERS
@@ -85,6 +89,14 @@ class Settings:
             raise ConfigError("leeway must not be negative.")
         if self.max_message_size <= 0:
             raise ConfigError("max_message_size must be greater than zero.")
+        if self.heartbeat_interval < 0:
+            raise ConfigError("heartbeat_interval must not be negative (0 disables it).")
+        if self.heartbeat_timeout <= 0:
+            raise ConfigError("heartbeat_timeout must be greater than zero.")
+        if self.idle_timeout < 0:
+            raise ConfigError("idle_timeout must not be negative (0 disables it).")
+        if self.max_connections_per_user < 0:
+            raise ConfigError("max_connections_per_user must not be negative (0 is unlimited).")
         if self.ws_implementation not in WS_IMPLEMENTATIONS:
             raise ConfigError(
                 f"WebSocket implementation {self.ws_implementation!r} is not supported; "
@@ -126,6 +138,17 @@ def parse_port(text: str) -> int:
         return int(text)
     except ValueError:
         raise ConfigError(f"{text!r} is not a port number.") from None
+
+
+def parse_count(text: str) -> int:
+    """Parse a whole number that is zero or more (``0`` usually means "no limit")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a whole number.") from None
+    if value < 0:
+        raise ConfigError(f"{text!r} must not be negative.")
+    return value
 
 
 def parse_user(text: str) -> tuple[str, str]:
@@ -243,6 +266,38 @@ OPTIONS: tuple[Option, ...] = (
         parse_size,
         "Largest WebSocket message accepted; bigger ones close with 1009.",
         "BYTES",
+    ),
+    Option(
+        "heartbeat_interval",
+        "--heartbeat-interval",
+        "REFSERVICE_HEARTBEAT_INTERVAL",
+        parse_duration,
+        "Send a WebSocket ping this often (seconds); 0 disables heartbeats.",
+        "DURATION",
+    ),
+    Option(
+        "heartbeat_timeout",
+        "--heartbeat-timeout",
+        "REFSERVICE_HEARTBEAT_TIMEOUT",
+        parse_duration,
+        "Close (1011) a connection whose pong does not arrive within this time.",
+        "DURATION",
+    ),
+    Option(
+        "idle_timeout",
+        "--idle-timeout",
+        "REFSERVICE_IDLE_TIMEOUT",
+        parse_duration,
+        "Close (4000) a connection that sends no data message for this long; 0 = never.",
+        "DURATION",
+    ),
+    Option(
+        "max_connections_per_user",
+        "--max-connections-per-user",
+        "REFSERVICE_MAX_CONNECTIONS_PER_USER",
+        parse_count,
+        "Close (4008) a user's connection beyond this many open ones; 0 = unlimited.",
+        "COUNT",
     ),
     Option(
         "database",
