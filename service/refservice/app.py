@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +19,17 @@ from starlette.websockets import WebSocketDisconnect
 
 from refservice.config import Settings
 from refservice.metrics import Metrics
-from refservice.protocol import Protocol, Reply, Session
+from refservice.protocol import (
+    CLOSE_IDLE_TIMEOUT,
+    CLOSE_IDLE_TIMEOUT_REASON,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_TOO_MANY_CONNECTIONS_REASON,
+    Protocol,
+    Reply,
+    Session,
+    encode,
+    internal_error,
+)
 from refservice.store import Store
 from refservice.tokens import TokenError, TokenService
 
@@ -102,9 +115,18 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    process = psutil.Process(os.getpid())
+
     @app.get("/metrics")
     async def metrics() -> dict[str, Any]:
-        return services.metrics.snapshot()
+        return {
+            **services.metrics.snapshot(),
+            "process": {"rss_bytes": process.memory_info().rss, "pid": process.pid},
+            "heartbeat": {
+                "interval": settings.heartbeat_interval,
+                "timeout": settings.heartbeat_timeout,
+            },
+        }
 
     @app.post("/auth/login", response_model=None)
     async def login(request: Request) -> JSONResponse:
@@ -150,6 +172,18 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
         await websocket.accept(subprotocol=subprotocol)
         session = Session(user=claims["sub"], claims=claims)
+        # Accept, then close: the limit is reported as a close code, not an HTTP status.
+        if not services.metrics.try_connection_opened(
+            session.user, settings.max_connections_per_user
+        ):
+            logger.info(
+                "Closing connection %s for %s: more than %d connections",
+                session.connection_id,
+                session.user,
+                settings.max_connections_per_user,
+            )
+            await _close(websocket, CLOSE_TOO_MANY_CONNECTIONS, CLOSE_TOO_MANY_CONNECTIONS_REASON)
+            return
         await _serve_connection(services, websocket, session)
 
     return app
@@ -172,34 +206,73 @@ def _token_response(services: Services, username: str) -> JSONResponse:
     )
 
 
-async def _send(services: Services, websocket: WebSocket, reply: Reply) -> None:
-    if isinstance(reply, bytes):
-        await websocket.send_bytes(reply)
+async def _send(services: Services, websocket: WebSocket, data: str | bytes) -> None:
+    if isinstance(data, bytes):
+        await websocket.send_bytes(data)
     else:
-        await websocket.send_text(json.dumps(reply, separators=(",", ":")))
+        await websocket.send_text(data)
     services.metrics.message_sent()
 
 
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Send a close frame; a peer that is already gone is not an error."""
+    with suppress(WebSocketDisconnect, OSError, RuntimeError):
+        await websocket.close(code, reason)
+
+
+async def _receive(websocket: WebSocket, idle_timeout: float) -> dict[str, Any] | None:
+    """The next ASGI event, or ``None`` when no data message came within ``idle_timeout``.
+
+    Only data messages reach the application: ping and pong control frames are answered
+    by the WebSocket stack and never reset the idle clock.
+    """
+    if not idle_timeout:
+        return dict(await websocket.receive())
+    try:
+        return dict(await asyncio.wait_for(websocket.receive(), idle_timeout))
+    except TimeoutError:
+        return None
+
+
+def _handle(services: Services, session: Session, event: dict[str, Any]) -> list[str | bytes]:
+    """Run the protocol on one data message and encode the replies.
+
+    Any exception here (a handler bug, a reply that cannot be encoded) is logged and
+    answered with an ``internal_error`` message: it never ends the connection, and never
+    reaches another one.
+    """
+    protocol = services.protocol
+    try:
+        if event.get("text") is not None:
+            replies: list[Reply] = protocol.receive_text(session, event["text"])
+        else:
+            replies = protocol.receive_bytes(session, event.get("bytes") or b"")
+        return [encode(reply) for reply in replies]
+    except Exception:
+        logger.exception("Failed to handle a message on connection %s", session.connection_id)
+        return [encode(internal_error())]
+
+
 async def _serve_connection(services: Services, websocket: WebSocket, session: Session) -> None:
-    """Run one accepted connection until it closes, keeping the metrics exact."""
+    """Run one accepted (and already counted) connection until it closes."""
     metrics, protocol = services.metrics, services.protocol
-    metrics.connection_opened(session.user)
+    idle_timeout = services.settings.idle_timeout
     logger.info("Connection %s opened for %s", session.connection_id, session.user)
     close_code: int | None = None
     try:
-        await _send(services, websocket, protocol.welcome(session))
+        await _send(services, websocket, encode(protocol.welcome(session)))
         while True:
-            event = await websocket.receive()
+            event = await _receive(websocket, idle_timeout)
+            if event is None:
+                close_code = CLOSE_IDLE_TIMEOUT
+                await _close(websocket, CLOSE_IDLE_TIMEOUT, CLOSE_IDLE_TIMEOUT_REASON)
+                break
             if event["type"] == "websocket.disconnect":
                 close_code = event.get("code")
                 break
             metrics.message_received()
-            if event.get("text") is not None:
-                replies = protocol.receive_text(session, event["text"])
-            else:
-                replies = protocol.receive_bytes(session, event.get("bytes") or b"")
-            for reply in replies:
-                await _send(services, websocket, reply)
+            for data in _handle(services, session, event):
+                await _send(services, websocket, data)
     except WebSocketDisconnect as disconnect:
         close_code = disconnect.code
     except OSError:

@@ -29,6 +29,18 @@ class Metrics:
         with self._lock:
             self._per_user[user] += 1
 
+    def try_connection_opened(self, user: str, limit: int = 0) -> bool:
+        """Count a new connection unless ``user`` already has ``limit`` (0: no limit).
+
+        Checking and counting happen under one lock, so concurrent handshakes of the same
+        user can never overshoot the limit.
+        """
+        with self._lock:
+            if limit and self._per_user[user] >= limit:  # a Counter lookup adds no key
+                return False
+            self._per_user[user] += 1
+            return True
+
     def connection_closed(self, user: str) -> None:
         with self._lock:
             self._per_user[user] -= 1

@@ -11,12 +11,16 @@ envelope's ``type``; later features (acks, resume, state sync) register more han
 from __future__ import annotations
 
 import json
+import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from refservice.metrics import utc_now_iso
+
+logger = logging.getLogger("refservice")
 
 JSONObject = dict[str, Any]
 MessageId = str | int | float
@@ -28,7 +32,15 @@ ERROR_CODES: Mapping[str, str] = {
     "missing_type": "The message has no 'type' field.",
     "unknown_type": "The message type is not one the service knows.",
     "invalid_field": "A field has the wrong JSON type; 'field' names it.",
+    "internal_error": "The service failed while handling the message; it is logged.",
 }
+
+# Application close codes (4000-4999, private use under RFC 6455). Each is sent with
+# the reason text shown; see docs/protocol.md.
+CLOSE_IDLE_TIMEOUT = 4000
+CLOSE_IDLE_TIMEOUT_REASON = "idle timeout"
+CLOSE_TOO_MANY_CONNECTIONS = 4008
+CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
 
 
 @dataclass
@@ -86,6 +98,19 @@ def error_reply(
     return reply
 
 
+def internal_error(message_id: MessageId | None = None) -> JSONObject:
+    return error_reply(
+        "internal_error", "The service failed to handle this message.", message_id=message_id
+    )
+
+
+def encode(reply: Reply) -> str | bytes:
+    """A reply as frame data: JSON text (strict: no NaN/Infinity) or the bytes themselves."""
+    if isinstance(reply, bytes):
+        return reply
+    return json.dumps(reply, separators=(",", ":"), allow_nan=False)
+
+
 def welcome(session: Session, *, server_time: str | None = None) -> JSONObject:
     """The first message sent on every accepted connection."""
     return {
@@ -105,8 +130,18 @@ def handle_echo(session: Session, message: Message) -> list[Reply]:
     return [reply]
 
 
+def handle_ping(session: Session, message: Message) -> list[Reply]:
+    """Application-level ping: answered at once with the server's clock."""
+    reply: JSONObject = {"type": "pong"}
+    if message.id is not None:
+        reply["id"] = message.id
+    reply["server_time"] = utc_now_iso()
+    return [reply]
+
+
 DEFAULT_HANDLERS: Mapping[str, Handler] = {
     "echo": handle_echo,
+    "ping": handle_ping,
 }
 
 
@@ -118,10 +153,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 would otherwise become inf, echoed as Infinity
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
 def parse_envelope(text: str) -> Message:
     """Validate a text frame's envelope, raising :class:`ProtocolError` when it is bad."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as error:
         raise ProtocolError("invalid_json", f"The message is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
@@ -181,6 +223,12 @@ class Protocol:
             if error.message_id is None:
                 error.message_id = message.id
             return [error.reply()]
+        except Exception:
+            # A handler bug must cost the sender one error reply, not the connection.
+            logger.exception(
+                "Handler for %r failed (connection %s)", message.type, session.connection_id
+            )
+            return [internal_error(message.id)]
 
     def receive_bytes(self, session: Session, data: bytes) -> list[Reply]:
         """Binary frames are echoed back unchanged."""
