@@ -7,11 +7,16 @@ module) so the tests work under any pytest import mode.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
+import struct
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -94,6 +99,126 @@ class Client:
         return int(connections["open"] if user is None else connections["per_user"].get(user, 0))
 
 
+class RawSocket:
+    """A WebSocket client written by hand on a plain TCP socket.
+
+    It does only what a test tells it to: it never answers pings, never closes politely,
+    and can send frames no well-behaved library would (bad opcodes, unmasked, bad UTF-8).
+    """
+
+    OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+    def __init__(self, ws_url: str, token: str, timeout: float = TIMEOUT) -> None:
+        url = urlsplit(ws_url)
+        assert url.hostname is not None and url.port is not None
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            assert chunk, f"connection closed during the handshake: {self.buffer!r}"
+            self.buffer += chunk
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        self.status_line = head.split(b"\r\n", 1)[0].decode()
+        assert " 101 " in self.status_line, head
+
+    # --- sending -----------------------------------------------------------------
+
+    @staticmethod
+    def frame(
+        opcode: int,
+        payload: bytes = b"",
+        *,
+        fin: bool = True,
+        rsv: int = 0,
+        mask: bool = True,
+        length: int | None = None,
+    ) -> bytes:
+        """Encode one frame; ``length`` overrides the advertised payload length."""
+        length = len(payload) if length is None else length
+        head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+        mask_bit = 0x80 if mask else 0
+        if length < 126:
+            head += bytes([mask_bit | length])
+        elif length < 1 << 16:
+            head += bytes([mask_bit | 126]) + struct.pack("!H", length)
+        else:
+            head += bytes([mask_bit | 127]) + struct.pack("!Q", length)
+        if not mask:
+            return head + payload
+        key = os.urandom(4)
+        return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+    def send_frame(self, opcode: int, payload: bytes = b"", **options: Any) -> None:
+        self.sock.sendall(self.frame(opcode, payload, **options))
+
+    def send_text(self, text: str) -> None:
+        self.send_frame(self.OP_TEXT, text.encode())
+
+    # --- receiving ---------------------------------------------------------------
+
+    def _read_exactly(self, count: int) -> bytes | None:
+        while len(self.buffer) < count:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return None
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def read_frame(self) -> tuple[int, bytes] | None:
+        """The next ``(opcode, payload)`` from the server, or ``None`` at end of stream."""
+        head = self._read_exactly(2)
+        if head is None:
+            return None
+        length = head[1] & 0x7F
+        if length == 126:
+            raw = self._read_exactly(2)
+            length = struct.unpack("!H", raw)[0] if raw else 0
+        elif length == 127:
+            raw = self._read_exactly(8)
+            length = struct.unpack("!Q", raw)[0] if raw else 0
+        payload = self._read_exactly(length) if length else b""
+        if payload is None:
+            return None
+        return head[0] & 0x0F, payload
+
+    def read_text(self) -> Any:
+        frame = self.read_frame()
+        assert frame is not None and frame[0] == self.OP_TEXT, frame
+        return json.loads(frame[1])
+
+    def read_until_close(self) -> tuple[int | None, str, list[int]]:
+        """Read to the close frame: ``(code, reason, opcodes seen before it)``.
+
+        ``code`` is ``None`` when the stream ended without a close frame.
+        """
+        seen: list[int] = []
+        while (frame := self.read_frame()) is not None:
+            opcode, payload = frame
+            if opcode == self.OP_CLOSE:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return code, payload[2:].decode(errors="replace"), seen
+            seen.append(opcode)
+        return None, "", seen
+
+    def at_eof(self) -> bool:
+        """Whether the server has closed the TCP connection (after any buffered data)."""
+        return self._read_exactly(len(self.buffer) + 1) is None
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def send_json(ws: websocket.WebSocket, message: Any) -> Any:
     ws.send(message if isinstance(message, str) else json.dumps(message))
     return json.loads(ws.recv())
@@ -117,6 +242,23 @@ def client(service: ServiceProcess) -> Client:
 @pytest.fixture
 def client_for() -> Callable[[ServiceProcess], Client]:
     return Client
+
+
+@pytest.fixture
+def raw_socket() -> Iterator[Callable[..., RawSocket]]:
+    """``raw_socket(ws_url, token)``: a hand-made :class:`RawSocket`, closed at teardown."""
+    opened: list[RawSocket] = []
+
+    def open_raw(ws_url: str, token: str, timeout: float = TIMEOUT) -> RawSocket:
+        raw = RawSocket(ws_url, token, timeout)
+        opened.append(raw)
+        return raw
+
+    try:
+        yield open_raw
+    finally:
+        for raw in opened:
+            raw.close()
 
 
 @pytest.fixture

@@ -33,6 +33,10 @@ def test_defaults_listen_on_loopback() -> None:
     assert settings.ws_implementation == "websockets-sansio"
     assert settings.users == DEFAULT_USERS
     assert settings.url_file is None
+    assert settings.heartbeat_interval == 20.0
+    assert settings.heartbeat_timeout == 20.0
+    assert settings.idle_timeout == 0
+    assert settings.max_connections_per_user == 0
 
 
 def test_random_secret_differs_per_start() -> None:
@@ -96,8 +100,37 @@ def test_parse_size() -> None:
         ["--user", "nopassword"],
         ["--port", "70000"],
         ["--access-token-ttl", "0"],
+        ["--heartbeat-interval", "-1"],
+        ["--heartbeat-timeout", "0"],
+        ["--idle-timeout", "never"],
+        ["--max-connections-per-user", "-1"],
+        ["--max-connections-per-user", "1.5"],
     ],
 )
 def test_invalid_values_are_refused(argv: list[str]) -> None:
     with pytest.raises(ConfigError):
         load_settings(argv, {})
+
+
+def test_liveness_settings_from_flags_and_env() -> None:
+    settings = load_settings(
+        ["--heartbeat-interval", "0.2", "--idle-timeout", "500ms"],
+        {
+            "REFSERVICE_HEARTBEAT_INTERVAL": "5",
+            "REFSERVICE_HEARTBEAT_TIMEOUT": "0.3",
+            "REFSERVICE_MAX_CONNECTIONS_PER_USER": "3",
+        },
+    )
+    assert settings.heartbeat_interval == 0.2
+    assert settings.heartbeat_timeout == 0.3
+    assert settings.idle_timeout == 0.5
+    assert settings.max_connections_per_user == 3
+    disabled = load_settings(["--heartbeat-interval", "0"], {})
+    assert disabled.heartbeat_interval == 0
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    for option in OPTIONS:
+        assert f"| `{option.flag}" in doc, option.flag
+        assert f"`{option.env}`" in doc, option.env

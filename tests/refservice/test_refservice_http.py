@@ -95,9 +95,24 @@ def test_refresh_malformed_body(client: Any) -> None:
 
 def test_metrics_shape(client: Any) -> None:
     metrics = client.metrics()
-    assert set(metrics) == {"connections", "messages", "uptime_seconds", "started_at"}
+    assert set(metrics) == {
+        "connections",
+        "messages",
+        "uptime_seconds",
+        "started_at",
+        "process",
+        "heartbeat",
+    }
     assert isinstance(metrics["connections"]["open"], int)
     assert isinstance(metrics["connections"]["per_user"], dict)
     assert set(metrics["messages"]) == {"received", "sent"}
     assert metrics["uptime_seconds"] > 0
     assert metrics["started_at"].endswith("Z")
+    assert metrics["process"]["pid"] == client.service.pid
+    assert metrics["process"]["rss_bytes"] > 1024 * 1024
+    assert metrics["heartbeat"] == {"interval": 20.0, "timeout": 20.0}
+
+
+def test_metrics_report_heartbeat_settings(make_service: Any, client_for: Any) -> None:
+    metrics = client_for(make_service(heartbeat_interval="500ms", heartbeat_timeout=0.25)).metrics()
+    assert metrics["heartbeat"] == {"interval": 0.5, "timeout": 0.25}

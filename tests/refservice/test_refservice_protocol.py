@@ -16,6 +16,7 @@ from refservice.protocol import (
     ProtocolError,
     Reply,
     Session,
+    encode,
 )
 
 
@@ -69,6 +70,9 @@ def test_binary_is_echoed_unchanged(protocol: Protocol, session: Session) -> Non
         ("{not json", "invalid_json", {}),
         ("", "invalid_json", {}),
         ('{"type": "echo", "payload": NaN}', "invalid_json", {}),
+        ('{"type": "echo", "payload": 1e400}', "invalid_json", {}),
+        ('{"type": "echo", "id": -1e999}', "invalid_json", {}),
+        ("[" * 5000 + "]" * 5000, "invalid_json", {}),
         ("[1, 2]", "not_an_object", {}),
         ('"echo"', "not_an_object", {}),
         ("null", "not_an_object", {}),
@@ -123,3 +127,39 @@ def test_dispatch_table_accepts_new_handlers(protocol: Protocol, session: Sessio
 def test_custom_table_replaces_defaults(session: Session) -> None:
     protocol = Protocol(handlers={})
     assert one(protocol.receive_text(session, '{"type":"echo"}'))["code"] == "unknown_type"
+
+
+@pytest.mark.parametrize("message_id", ["p1", 3, None])
+def test_ping_is_answered_with_pong(protocol: Protocol, session: Session, message_id: Any) -> None:
+    body: dict[str, Any] = {"type": "ping"}
+    if message_id is not None:
+        body["id"] = message_id
+    reply = one(protocol.receive_text(session, json.dumps(body)))
+    assert reply["type"] == "pong"
+    assert reply.get("id") == message_id
+    assert ("id" in reply) == (message_id is not None)
+    datetime.fromisoformat(reply["server_time"].replace("Z", "+00:00"))
+
+
+def test_handler_bug_becomes_internal_error(protocol: Protocol, session: Session) -> None:
+    def broken(session: Session, message: Message) -> list[Reply]:
+        raise KeyError("bug")
+
+    protocol.register("broken", broken)
+    assert one(protocol.receive_text(session, '{"type":"broken","id":"b1"}')) == {
+        "type": "error",
+        "code": "internal_error",
+        "message": "The service failed to handle this message.",
+        "id": "b1",
+    }
+    assert one(protocol.receive_text(session, '{"type":"echo","id":2}')) == {
+        "type": "echo",
+        "id": 2,
+    }
+
+
+def test_encode_is_strict_json() -> None:
+    assert encode({"type": "echo", "id": 1}) == '{"type":"echo","id":1}'
+    assert encode(b"\x00\xff") == b"\x00\xff"
+    with pytest.raises(ValueError):
+        encode({"type": "echo", "payload": float("inf")})

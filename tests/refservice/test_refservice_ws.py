@@ -273,3 +273,15 @@ def test_denials_do_not_log_errors(make_service: Any, client_for: Any) -> None:
     log = process.log_file.read_text()
     assert "401" in log
     assert "ERROR" not in log
+
+
+# --- application ping ------------------------------------------------------------------
+
+
+def test_application_ping_gets_pong_with_server_time(alice: Any, ws_send: Any) -> None:
+    reply = ws_send(alice, {"type": "ping", "id": "p-1"})
+    assert set(reply) == {"type", "id", "server_time"}
+    assert (reply["type"], reply["id"]) == ("pong", "p-1")
+    server_time = datetime.fromisoformat(reply["server_time"].replace("Z", "+00:00"))
+    assert abs(server_time - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert ws_send(alice, {"type": "ping"})["type"] == "pong"
