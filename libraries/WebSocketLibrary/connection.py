@@ -254,9 +254,9 @@ class WebSocketConnection:
         ``None`` when no such pong arrives in time.
         """
         self._ensure_open("send a ping")
-        sent_at = time.monotonic()
+        sent_at, sent_wall = time.monotonic(), time.time()
         self._write(lambda: self._ws.ping(payload))
-        self.transcript.record(SENT, "ping", payload)
+        self.transcript.record(SENT, "ping", payload, at=sent_wall)
         pong = self.control.wait_for_pong(payload, sent_at, timeout)
         return None if pong is None else pong.monotonic - sent_at
 
@@ -298,10 +298,11 @@ class WebSocketConnection:
     def _send(self, data: bytes, opcode: int, kind: str, shown: str | bytes) -> None:
         self._ensure_open("send a message")
         # Taken before sending: a quick reply can arrive before send() returns.
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         self._write(lambda: self._ws.send(data, opcode))
         self.last_sent_monotonic = started
-        self.transcript.record(SENT, kind, shown)
+        # Stamped with the time sending began, so a quick reply is listed after it.
+        self.transcript.record(SENT, kind, shown, at=started_wall)
 
     def _ensure_open(self, action: str) -> None:
         closed = self.inbox.closed
@@ -332,10 +333,11 @@ class WebSocketConnection:
         if self._reader is None or self.inbox.closed is not None or self._close_sent.is_set():
             return
         self._close_sent.set()
+        sent_at = time.time()
         try:
             self._ws.send(payload, ABNF.OPCODE_CLOSE)
             self.transcript.record(
-                SENT, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
+                SENT, "close", note=f"code {code}" + (f" {reason!r}" if reason else ""), at=sent_at
             )
         except (OSError, websocket.WebSocketException):
             pass  # The reader notices the dead socket and records why.

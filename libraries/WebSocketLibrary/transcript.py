@@ -22,6 +22,12 @@ EVENT = "event"
 _ARROWS = {SENT: "&rarr;", RECEIVED: "&larr;", EVENT: "&bull;"}
 PREVIEW_CHARS = 400
 _LONGEST_TOKEN = 8192
+_STYLE = (
+    "<style>table.websocket-transcript{border-collapse:collapse}"
+    "table.websocket-transcript td,table.websocket-transcript th"
+    "{padding:1px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #ddd}"
+    "</style>"
+)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -72,8 +78,14 @@ class Transcript:
         self._lock = threading.Lock()
 
     def record(
-        self, direction: str, kind: str, payload: str | bytes | None = None, note: str = ""
+        self,
+        direction: str,
+        kind: str,
+        payload: str | bytes | None = None,
+        note: str = "",
+        at: float | None = None,
     ) -> None:
+        """Record one event; ``at`` (wall-clock seconds) defaults to now."""
         if payload is None:
             size = None
         else:
@@ -81,7 +93,8 @@ class Transcript:
         content = note if payload is None else preview(payload)
         if note and payload is not None:
             content = f"{note} {content}"
-        event = TranscriptEvent(time.time(), self.connection, direction, kind, size, content)
+        when = time.time() if at is None else at
+        event = TranscriptEvent(when, self.connection, direction, kind, size, content)
         with self._lock:
             if len(self._events) == self._events.maxlen:
                 self._dropped += 1
@@ -110,7 +123,7 @@ def render_html(
             f"<td>{html.escape(event.connection)}</td>"
             f"<td title='{event.direction}'>{_ARROWS[event.direction]}</td>"
             f"<td>{html.escape(event.kind)}</td>"
-            f"<td style='text-align:right'>{size}</td>"
+            f"<td>{size}</td>"
             f"<td><code>{html.escape(mask(event.content))}</code></td>"
             "</tr>"
         )
@@ -118,7 +131,7 @@ def render_html(
         f"<p>{dropped} older events were not kept (transcript buffer full).</p>" if dropped else ""
     )
     return (
-        f"{note}<table class='websocket-transcript' style='border-collapse:collapse'>"
+        f"{_STYLE}{note}<table class='websocket-transcript'>"
         "<tr><th>time</th><th>connection</th><th></th><th>type</th><th>bytes</th>"
         "<th>content</th></tr>" + "".join(rows) + "</table>"
     )
