@@ -3,12 +3,14 @@
 Nothing here knows about Robot Framework, so it can be used and tested alone.
 The reader thread reads every frame as soon as it arrives: it answers pings at
 once (websocket-client alone answers them only while someone calls ``recv``),
-joins fragmented messages, validates UTF-8 strictly, puts messages into the
-inbox and records the wire traffic in the transcript.
+joins fragmented messages, validates UTF-8 strictly (a fragmented text message
+fragment by fragment, so a bad fragment fails the connection at once), puts
+messages into the inbox and records the wire traffic in the transcript.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import socket
@@ -418,6 +420,9 @@ class WebSocketConnection:
     def _read_until_closed(self) -> CloseInfo:
         fragments: list[bytes] = []
         fragmented_opcode: int | None = None
+        # A fragmented text message is checked frame by frame, so a bad fragment fails
+        # the connection at once rather than when (or if) the message ends.
+        utf8_check: codecs.IncrementalDecoder | None = None
         while True:
             try:
                 frame = self._ws.recv_frame()
@@ -436,15 +441,20 @@ class WebSocketConnection:
                     self._deliver(opcode, frame.data)
                 else:
                     fragmented_opcode, fragments = opcode, [frame.data]
+                    if opcode == ABNF.OPCODE_TEXT:
+                        utf8_check = codecs.getincrementaldecoder("utf-8")()
+                        _check_utf8_fragment(utf8_check, frame.data)
             elif opcode == ABNF.OPCODE_CONT:
                 if fragmented_opcode is None:
                     raise _ProtocolViolationError(
                         CLOSE_PROTOCOL_ERROR, "continuation frame with no message to continue"
                     )
                 fragments.append(frame.data)
+                if utf8_check is not None and not frame.fin:
+                    _check_utf8_fragment(utf8_check, frame.data)
                 if frame.fin:
                     self._deliver(fragmented_opcode, b"".join(fragments))
-                    fragmented_opcode, fragments = None, []
+                    fragmented_opcode, fragments, utf8_check = None, [], None
             elif opcode == ABNF.OPCODE_PING:
                 self.control.record_ping(frame.data)
                 self.transcript.record(RECEIVED, "ping", frame.data)
@@ -518,6 +528,19 @@ def close_payload(code: int, reason: str) -> bytes:
     if len(encoded) > 123:
         raise ValueError(f"Close reason must be at most 123 bytes in UTF-8, got {len(encoded)}.")
     return struct.pack("!H", code) + encoded
+
+
+def _check_utf8_fragment(decoder: codecs.IncrementalDecoder, data: bytes) -> None:
+    """Feed one fragment of a text message to ``decoder``; 1007 at the first invalid byte.
+
+    A code point split across fragments is fine: the decoder keeps its first bytes.
+    """
+    try:
+        decoder.decode(data, final=False)
+    except UnicodeDecodeError:
+        raise _ProtocolViolationError(
+            CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8"
+        ) from None
 
 
 def _truncate_utf8(text: str, limit: int) -> str:

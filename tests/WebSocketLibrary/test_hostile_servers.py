@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -122,3 +123,40 @@ def test_close_code_out_of_range_is_a_clear_error(raw_peer):
     with pytest.raises(WebSocketLibraryError, match="at most 123 bytes"):
         library.run_keyword("close_connection", (1000, "x" * 124), {})
     library.close_all()
+
+
+def test_an_invalid_fragment_fails_the_connection_before_the_message_ends(raw_peer):
+    """Fail fast: the server never finishes the message, yet the client closes with 1007."""
+    received = bytearray()
+
+    def script(sock: socket.socket) -> None:
+        # Valid on its own, then 0xF4 0x90 (above U+10FFFF); the final fragment never comes.
+        sock.sendall(
+            frame(0x1, "κόσμε".encode(), fin=False) + frame(0x0, b"\xf4\x90\x80\x80", fin=False)
+        )
+        sock.settimeout(3)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(4096):
+                received.extend(chunk)
+        sock.close()
+
+    connection = opened(raw_peer(script))
+    closed = connection.inbox.wait_for_close(2)
+    assert closed is not None, "the connection must fail without waiting for the last fragment"
+    assert (closed.code, closed.initiated_by) == (1007, "client")
+    assert "not valid UTF-8" in closed.reason
+    connection.close()
+    time.sleep(0.2)
+    assert received[0] == 0x88, "the client's close frame must reach the server"
+    key, body = received[2:6], received[6 : 6 + (received[1] & 0x7F)]
+    assert struct.unpack("!H", bytes(b ^ key[i % 4] for i, b in enumerate(body[:2])))[0] == 1007
+
+
+def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
+    euro = "€".encode()
+    data = frame(0x1, euro[:2], fin=False) + frame(0x0, euro[2:], fin=False) + frame(0x0, b"!")
+    connection = opened(raw_peer(sends(data)))
+    message = connection.inbox.take(lambda m: True, 2)
+    assert message is not None and message.data == "€!"
+    assert connection.closed is None
+    connection.close(timeout=0.2)
