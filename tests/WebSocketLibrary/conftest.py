@@ -20,11 +20,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 from websockets.sync.server import Server, ServerConnection, serve
+
+from WebSocketLibrary import WebSocketLibrary
 
 
 def _handler(ws: ServerConnection) -> None:
@@ -66,6 +69,20 @@ def _process_request(ws: ServerConnection, request) -> Response | None:
         )
         return Response(status, "Refused", headers, body)
     return None
+
+
+class LibraryUnderTest(WebSocketLibrary):
+    def call(self, name: str, *args, **kwargs):
+        """Run a keyword by its Robot Framework name, the way Robot Framework calls it."""
+        return self.run_keyword(name.lower().replace(" ", "_"), args, kwargs)
+
+
+@pytest.fixture
+def library() -> Iterator[LibraryUnderTest]:
+    """The library with a 2 s default timeout; everything is closed afterwards."""
+    lib = LibraryUnderTest(timeout=timedelta(seconds=2))
+    yield lib
+    lib.close_all()
 
 
 def _serve(**options) -> Iterator[str]:

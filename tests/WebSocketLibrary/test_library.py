@@ -13,23 +13,11 @@ import pytest
 from robot import run
 from robot.api import ExecutionResult
 
-from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.connection import READER_THREAD_PREFIX
 from WebSocketLibrary.errors import WebSocketLibraryError
 
 LIBRARIES = str(Path(__file__).resolve().parents[2] / "libraries")
 SHORT = timedelta(milliseconds=300)
-
-
-@pytest.fixture
-def library():
-    lib = WebSocketLibrary(timeout=timedelta(seconds=2))
-    yield lib
-    lib.close_all()
-
-
-def call(library: WebSocketLibrary, name: str, *args, **kwargs):
-    return library.run_keyword(name.lower().replace(" ", "_"), args, kwargs)
 
 
 def client_sockets_to(port: int) -> list:
@@ -38,7 +26,7 @@ def client_sockets_to(port: int) -> list:
 
 def test_refused_handshake_names_connection_status_and_body(library, peer):
     with pytest.raises(WebSocketLibraryError) as raised:
-        call(library, "Connect", f"{peer}/refuse/403", "alice")
+        library.call("Connect", f"{peer}/refuse/403", "alice")
     message = str(raised.value)
     assert "connection 'alice'" in message
     assert "HTTP 403 Refused" in message
@@ -47,22 +35,22 @@ def test_refused_handshake_names_connection_status_and_body(library, peer):
 
 
 def test_connect_should_be_refused_returns_the_refusal(library, peer):
-    refusal = call(library, "Connect Should Be Refused", f"{peer}/refuse/401", 401)
+    refusal = library.call("Connect Should Be Refused", f"{peer}/refuse/401", 401)
     assert refusal.status == 401 and refusal.json["error"] == "go_away"
 
 
 def test_connect_should_be_refused_fails_on_other_status_and_on_acceptance(library, peer):
     with pytest.raises(WebSocketLibraryError, match="refused with HTTP 403 Refused, expected 401"):
-        call(library, "Connect Should Be Refused", f"{peer}/refuse/403", 401)
+        library.call("Connect Should Be Refused", f"{peer}/refuse/403", 401)
     with pytest.raises(WebSocketLibraryError, match="server accepted it"):
-        call(library, "Connect Should Be Refused", f"{peer}/echo")
+        library.call("Connect Should Be Refused", f"{peer}/echo")
 
 
 def test_timeout_names_connection_and_shows_what_arrived(library, peer):
-    call(library, "Connect", f"{peer}/echo", "alice")
-    call(library, "Send Json Message", '{"type": "error", "code": "unknown_type"}')
+    library.call("Connect", f"{peer}/echo", "alice")
+    library.call("Send Json Message", '{"type": "error", "code": "unknown_type"}')
     with pytest.raises(WebSocketLibraryError) as raised:
-        call(library, "Wait For Message", timeout=SHORT, type="echo", id="1")
+        library.call("Wait For Message", timeout=SHORT, type="echo", id="1")
     message = str(raised.value)
     assert message.startswith("Connection 'alice' (ws://")
     assert "did not receive a message where type == 'echo' and id == '1' within 300ms" in message
@@ -70,129 +58,129 @@ def test_timeout_names_connection_and_shows_what_arrived(library, peer):
 
 
 def test_timeout_with_nothing_arrived_says_so(library, peer):
-    call(library, "Connect", f"{peer}/silent", "quiet")
+    library.call("Connect", f"{peer}/silent", "quiet")
     with pytest.raises(
         WebSocketLibraryError, match="Connection 'quiet' .* within 300ms. Its inbox is empty."
     ):
-        call(library, "Receive Message", SHORT)
+        library.call("Receive Message", SHORT)
 
 
 def test_non_matching_message_stays_for_the_next_keyword(library, peer):
-    call(library, "Connect", f"{peer}/echo")
-    call(library, "Send Text Message", "first")
-    call(library, "Send Json Message", {"type": "echo", "id": 2})
-    assert call(library, "Wait For Message", type="echo") == {"type": "echo", "id": 2}
-    assert call(library, "Receive Message") == "first"
+    library.call("Connect", f"{peer}/echo")
+    library.call("Send Text Message", "first")
+    library.call("Send Json Message", {"type": "echo", "id": 2})
+    assert library.call("Wait For Message", type="echo") == {"type": "echo", "id": 2}
+    assert library.call("Receive Message") == "first"
 
 
 def test_wrong_kind_of_message_is_shown(library, peer):
-    call(library, "Connect", f"{peer}/echo", "bob")
-    call(library, "Send Text Message", "not json at all")
+    library.call("Connect", f"{peer}/echo", "bob")
+    library.call("Send Text Message", "not json at all")
     with pytest.raises(
         WebSocketLibraryError,
         match="Expected a JSON message on connection 'bob' .*received text: not json at all",
     ):
-        call(library, "Receive Json Message")
+        library.call("Receive Json Message")
 
 
 def test_close_before_a_match_is_reported_at_once(library, peer):
-    call(library, "Connect", f"{peer}/close/4001", "c")
+    library.call("Connect", f"{peer}/close/4001", "c")
     with pytest.raises(
         WebSocketLibraryError,
         match="was closed by the server with code 4001, reason 'closing as asked' before",
     ):
-        call(library, "Wait For Message", timeout=timedelta(seconds=30), type="never")
+        library.call("Wait For Message", timeout=timedelta(seconds=30), type="never")
 
 
 def test_wait_for_close_checks_the_code(library, peer):
-    call(library, "Connect", f"{peer}/close/4001")
-    assert call(library, "Wait For Close", 4001, "closing as asked").closed_by == "server"
+    library.call("Connect", f"{peer}/close/4001")
+    assert library.call("Wait For Close", 4001, "closing as asked").closed_by == "server"
     with pytest.raises(WebSocketLibraryError, match="code 4001.*expected code 1000"):
-        call(library, "Wait For Close", 1000)
+        library.call("Wait For Close", 1000)
 
 
 def test_should_not_receive_message(library, peer):
-    call(library, "Connect", f"{peer}/echo", "e")
-    call(library, "Should Not Receive Message", SHORT, type="echo")
-    call(library, "Send Json Message", {"type": "echo"})
+    library.call("Connect", f"{peer}/echo", "e")
+    library.call("Should Not Receive Message", SHORT, type="echo")
+    library.call("Send Json Message", {"type": "echo"})
     with pytest.raises(
         WebSocketLibraryError, match="'e' .* received a message where type == 'echo'"
     ):
-        call(library, "Should Not Receive Message", SHORT, type="echo")
-    assert call(library, "Get Inbox") == [{"type": "echo"}]
+        library.call("Should Not Receive Message", SHORT, type="echo")
+    assert library.call("Get Inbox") == [{"type": "echo"}]
 
 
 def test_wait_for_messages_reports_how_many_matched(library, peer):
-    call(library, "Connect", f"{peer}/echo")
-    call(library, "Send Json Message", {"n": 1})
+    library.call("Connect", f"{peer}/echo")
+    library.call("Send Json Message", {"n": 1})
     with pytest.raises(WebSocketLibraryError, match="only 1 matched"):
-        call(library, "Wait For Messages", 2, SHORT, n="1")
-    assert call(library, "Clear Inbox") == 1
+        library.call("Wait For Messages", 2, SHORT, n="1")
+    assert library.call("Clear Inbox") == 1
 
 
 def test_switch_connection_returns_previous_index(library, peer):
-    assert call(library, "Connect", f"{peer}/echo", "one") == 1
-    assert call(library, "Connect", f"{peer}/echo", "two") == 2
-    assert call(library, "Switch Connection", "one") == 2
-    assert call(library, "Get Connection Details").alias == "one"
-    assert call(library, "Switch Connection", "2") == 1
+    assert library.call("Connect", f"{peer}/echo", "one") == 1
+    assert library.call("Connect", f"{peer}/echo", "two") == 2
+    assert library.call("Switch Connection", "one") == 2
+    assert library.call("Get Connection Details").alias == "one"
+    assert library.call("Switch Connection", "2") == 1
     with pytest.raises(
         WebSocketLibraryError,
         match="No WebSocket connection with alias or index 'three'. Known: 'one', 'two'.",
     ):
-        call(library, "Switch Connection", "three")
+        library.call("Switch Connection", "three")
 
 
 def test_keywords_without_connection_fail_clearly(library):
     with pytest.raises(
         WebSocketLibraryError, match="No open WebSocket connection. Use 'Connect' first."
     ):
-        call(library, "Send Text Message", "x")
+        library.call("Send Text Message", "x")
 
 
 def test_send_json_rejects_invalid_json(library, peer):
-    call(library, "Connect", f"{peer}/echo")
+    library.call("Connect", f"{peer}/echo")
     with pytest.raises(WebSocketLibraryError, match="needs valid JSON.*Send Text Message"):
-        call(library, "Send Json Message", "{oops")
+        library.call("Send Json Message", "{oops")
 
 
 def test_redirect_is_a_refusal_and_is_not_followed(library, peer):
-    refusal = call(library, "Connect Should Be Refused", f"{peer}/redirect", 302)
+    refusal = library.call("Connect Should Be Refused", f"{peer}/redirect", 302)
     assert refusal.headers["location"] == "ws://127.0.0.1:1/elsewhere"
     with pytest.raises(
         WebSocketLibraryError, match="HTTP 302 redirect, Location: ws://127.0.0.1:1"
     ):
-        call(library, "Connect", f"{peer}/redirect")
+        library.call("Connect", f"{peer}/redirect")
 
 
 def test_reply_time_counts_only_replies_to_the_last_send(library, peer):
-    call(library, "Connect", f"{peer}/echo")
+    library.call("Connect", f"{peer}/echo")
     with pytest.raises(WebSocketLibraryError, match="has sent nothing to time a reply against"):
-        call(library, "Reply Time Should Be Below", timedelta(seconds=1))
-    call(library, "Send Text Message", "old")
+        library.call("Reply Time Should Be Below", timedelta(seconds=1))
+    library.call("Send Text Message", "old")
     time.sleep(0.1)  # The echo of "old" is in the inbox before the next send.
-    call(library, "Send Text Message", "new")
-    assert call(library, "Reply Time Should Be Below", timedelta(seconds=1)) == "new"
-    assert call(library, "Receive Message") == "old", "the older reply stays in the inbox"
+    library.call("Send Text Message", "new")
+    assert library.call("Reply Time Should Be Below", timedelta(seconds=1)) == "new"
+    assert library.call("Receive Message") == "old", "the older reply stays in the inbox"
 
 
 def test_wait_for_messages_needs_a_positive_count(library, peer):
-    call(library, "Connect", f"{peer}/echo")
+    library.call("Connect", f"{peer}/echo")
     with pytest.raises(WebSocketLibraryError, match="count of 1 or more, got 0"):
-        call(library, "Wait For Messages", 0)
+        library.call("Wait For Messages", 0)
 
 
 def test_failures_and_transcript_mask_opaque_credentials(library, peer):
     url = f"{peer}/refuse/403?access_token=opaque-secret-123&room=7"
     with pytest.raises(WebSocketLibraryError) as raised:
-        call(library, "Connect", url, headers={"X-Api-Key": "key-secret-456"})
+        library.call("Connect", url, headers={"X-Api-Key": "key-secret-456"})
     assert "opaque-secret-123" not in str(raised.value)
     assert "access_token=(masked)&room=7" in str(raised.value)
     rendered = []
     library.log_transcript = lambda *c: rendered.extend(  # type: ignore[method-assign]
         library.mask(e.content) for conn in c for e in conn.transcript.drain()[0]
     )
-    call(library, "Connect", f"{peer}/echo?token=opaque-secret-123", headers={"X-Api-Key": "k"})
+    library.call("Connect", f"{peer}/echo?token=opaque-secret-123", headers={"X-Api-Key": "k"})
     assert rendered and not any("opaque-secret-123" in line for line in rendered)
     assert any("X-Api-Key: (masked)" in line for line in rendered)
 
@@ -200,14 +188,14 @@ def test_failures_and_transcript_mask_opaque_credentials(library, peer):
 def test_close_all_connections_leaves_no_thread_or_socket(library, peer):
     port = int(peer.rsplit(":", 1)[1])
     for n in range(10):
-        call(library, "Connect", f"{peer}/echo", f"c{n}")
-    call(library, "Connect", f"{peer}/close/4001")
+        library.call("Connect", f"{peer}/echo", f"c{n}")
+    library.call("Connect", f"{peer}/close/4001")
     assert len(client_sockets_to(port)) >= 10
-    call(library, "Close All Connections")
+    library.call("Close All Connections")
     assert [t.name for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)] == []
     assert client_sockets_to(port) == []
     assert len(library.connections) == 0
-    assert call(library, "Connect", f"{peer}/echo") == 1, "indexes start again from 1"
+    assert library.call("Connect", f"{peer}/echo") == 1, "indexes start again from 1"
 
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
