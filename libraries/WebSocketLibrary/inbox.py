@@ -108,6 +108,12 @@ class Inbox:
             self._condition.notify_all()
             return message
 
+    def carry_over(self, messages: list[Message]) -> None:
+        """Put messages from an earlier connection in front, keeping their arrival data."""
+        with self._condition:
+            self._messages = [*messages, *self._messages]
+            self._condition.notify_all()
+
     def close(self, info: CloseInfo) -> None:
         with self._condition:
             if self._closed is None:

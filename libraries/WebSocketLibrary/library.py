@@ -22,10 +22,23 @@ from .keywords import (
     ReceivingKeywords,
     ResourceKeywords,
     SendingKeywords,
+    SequenceKeywords,
 )
 from .transcript import render_html
 
 __version__ = "0.1.0"
+
+
+class Connections(ConnectionCache):
+    """The connection cache, plus putting a reopened connection in its old place."""
+
+    def replace(self, index: int, connection: WebSocketConnection) -> None:
+        # ConnectionCache keeps connections in a list by index; aliases map to indexes,
+        # so replacing the list entry keeps the alias and the index.
+        was_current = self.current is self._connections[index - 1]
+        self._connections[index - 1] = connection
+        if was_current:
+            self.current = connection
 
 
 class _Listener:
@@ -108,7 +121,7 @@ class WebSocketLibrary(DynamicCore):
         """
         self.timeout = timeout.total_seconds()
         self.transcript_enabled = transcript
-        self.connections: ConnectionCache = ConnectionCache("No open WebSocket connection.")
+        self.connections = Connections("No open WebSocket connection.")
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
         super().__init__(
             [
@@ -118,6 +131,7 @@ class WebSocketLibrary(DynamicCore):
                 HeartbeatKeywords(self),
                 FrameKeywords(self),
                 ResourceKeywords(self),
+                SequenceKeywords(self),
             ]
         )
 

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from websockets.sync.server import serve
 
 from WebSocketLibrary.errors import WebSocketLibraryError
 from WebSocketLibrary.frames import Opcode
@@ -110,3 +111,57 @@ def test_resources_come_back_to_baseline(library, peer):
     library.call("Close All Connections")
     snapshot = library.call("Resources Should Be Back To Baseline")
     assert snapshot.threads >= 1
+
+
+def test_reconnect_keeps_alias_index_and_unconsumed_messages(library, peer):
+    library.call("Connect", f"{peer}/echo", "first")
+    assert library.call("Connect", f"{peer}/echo", "alice") == 2
+    library.call("Send Text Message", "before the drop")
+    library.call("Wait For Messages", 1, regex="before", connection="alice")  # Taken.
+    library.call("Send Text Message", "left unconsumed")
+    time.sleep(0.1)
+    library.call("Drop Connection", DropMode.FIN)
+    assert library.call("Reconnect", "alice") == 2
+    details = library.call("Get Connection Details")
+    assert (details.alias, details.index, details.open) == ("alice", 2, True)
+    assert library.call("Receive Message") == "left unconsumed"
+    library.call("Send Text Message", "after")
+    assert library.call("Receive Message") == "after"
+    assert library.call("Get Connection Details", "first").open, "others are untouched"
+
+
+def _echo_server(port: int):
+    def handler(ws):
+        for message in ws:
+            ws.send(message)
+
+    server = serve(handler, "127.0.0.1", port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_reconnect_waits_for_a_server_that_comes_back(library):
+    first = _echo_server(0)
+    port = first.socket.getsockname()[1]
+    library.call("Connect", f"ws://127.0.0.1:{port}/", "alice")
+    first.shutdown()
+    library.call("Wait For Close", connection="alice")
+    servers = []
+    timer = threading.Timer(0.5, lambda: servers.append(_echo_server(port)))
+    timer.start()
+    started = time.monotonic()
+    library.call("Reconnect", "alice", timeout=timedelta(seconds=5))
+    assert time.monotonic() - started >= 0.4, "the first attempts were refused"
+    library.call("Send Text Message", "back")
+    assert library.call("Receive Message") == "back"
+    library.call("Close All Connections")
+    servers[0].shutdown()
+
+
+def test_reconnect_gives_up_after_its_timeout(library):
+    first = _echo_server(0)
+    port = first.socket.getsockname()[1]
+    library.call("Connect", f"ws://127.0.0.1:{port}/", "alice")
+    first.shutdown()
+    with pytest.raises(WebSocketLibraryError, match="connection refused"):
+        library.call("Reconnect", "alice", timeout=timedelta(milliseconds=300))

@@ -268,3 +268,17 @@ def test_robot_run_converts_arguments_and_logs_a_masked_transcript(peer, tmp_pat
     assert "websocket-transcript" in logged
     assert "c2lnbmF0dXJl" not in logged, "tokens must be masked below DEBUG"
     assert "(masked, 49 chars)" in logged
+
+
+def test_sequence_failure_lists_every_break(library):
+    events = [{"seq": n} for n in (1, 2, 4, 4, 3)]
+    with pytest.raises(WebSocketLibraryError) as raised:
+        library.call("Sequence Should Be Continuous", events, start=1)
+    assert str(raised.value) == (
+        "Sequence 'seq' of 5 messages (from 1 to 3) is not continuous, 3 problem(s):\n"
+        "  at position 2: 4 follows 2: 3 missing\n"
+        "  at position 3: 4 is a duplicate of position 2\n"
+        "  at position 4: 3 follows 4: out of order"
+    )
+    unique = library.call("Remove Duplicate Messages", [{"seq": 1}, {"seq": 1}, {"seq": 2}])
+    library.call("Sequence Should Be Continuous", unique, start=1)

@@ -6,6 +6,7 @@ from .heartbeat import HeartbeatKeywords
 from .receiving import ReceivingKeywords
 from .resources import ResourceKeywords
 from .sending import SendingKeywords
+from .sequences import SequenceKeywords
 
 __all__ = [
     "ConnectionKeywords",
@@ -14,4 +15,5 @@ __all__ = [
     "ReceivingKeywords",
     "ResourceKeywords",
     "SendingKeywords",
+    "SequenceKeywords",
 ]

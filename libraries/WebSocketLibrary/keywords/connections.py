@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import timedelta
 
 from robot.api.deco import keyword
@@ -163,6 +165,57 @@ class ConnectionKeywords(LibraryComponent):
             self.library.log_transcript(connection)
             raise
         return connection
+
+    @keyword(tags=("connection",))
+    def reconnect(
+        self,
+        connection: str | None = None,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: timedelta | None = None,
+    ) -> int:
+        """Opens a connection again with the same alias, index and options; returns the index.
+
+        For tests that drop a connection, or restart the server, and then come
+        back. A connection that is still open is closed first. ``url`` and
+        ``headers`` replace the old ones when given (e.g. a refreshed token);
+        everything else is kept. Messages the old connection received but no
+        keyword took stay in the inbox, in front of the new ones.
+
+        While the server refuses the TCP connection (it is restarting), tries
+        again until ``timeout`` (the connection's timeout by default). A refused
+        handshake fails at once.
+
+        | `Drop Connection` | connection=alice |
+        | `Reconnect` | alice |
+        | `Reconnect` | alice | url=${WS_URL}?access_token=${new_token} | timeout=15s |
+        """
+        old = self.connection(connection)
+        index = self.library.connections.get_connection_index(old)
+        if old.is_open:
+            old.close()
+        options = old.options
+        if headers is not None:
+            options = replace(options, headers=dict(headers))
+        deadline = time.monotonic() + self.seconds(timeout, old)
+        while True:
+            fresh = WebSocketConnection(url or old.url, options, name=old.name)
+            try:
+                fresh.open()
+                break
+            except HandshakeRefusedError:
+                self.library.log_transcript(fresh)
+                raise
+            except HandshakeError:
+                if time.monotonic() >= deadline:
+                    self.library.log_transcript(fresh)
+                    raise
+                fresh.transcript.drain()  # Each failed attempt would repeat the same rows.
+                time.sleep(0.1)
+        fresh.inbox.carry_over(old.inbox.clear())
+        self.library.log_transcript(old)
+        self.library.connections.replace(index, fresh)
+        return index
 
     @keyword(tags=("connection",))
     def switch_connection(self, connection: str) -> int | None:
