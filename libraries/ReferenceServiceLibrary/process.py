@@ -139,6 +139,9 @@ class ServiceProcess:
         self.audience = str(self.settings.get("audience", DEFAULT_AUDIENCE))
         self.http_url = ""
         self.ws_url = ""
+        # The port of the first start; every later start (restart, start after kill or
+        # stop) listens on it again, so clients reconnect to the same URL.
+        self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -179,12 +182,15 @@ class ServiceProcess:
     # --- lifecycle -----------------------------------------------------------------------
 
     def command(self) -> list[str]:
+        port = ["--port", "0"]
+        if self.port:
+            # The old process may still hold the port for a moment: retry binding.
+            port = ["--port", str(self.port), "--bind-timeout", str(self.REBIND_TIMEOUT)]
         return [
             self.python,
             "-m",
             "refservice",
-            "--port",
-            "0",
+            *port,
             "--url-file",
             str(self.url_file),
             "--database",
@@ -195,8 +201,15 @@ class ServiceProcess:
             *self._flags,
         ]
 
+    # Seconds a restarted service keeps trying to bind its previous port.
+    REBIND_TIMEOUT = 5.0
+
     def start(self) -> ServiceProcess:
-        """Start the process and wait until it listens. Return ``self``."""
+        """Start the process and wait until it listens. Return ``self``.
+
+        A service that was started before (and stopped, killed or crashed since) starts
+        again with the same database, secret and settings, on the same port.
+        """
         if self.running:
             raise ServiceError(f"The reference service is already running (pid {self.pid}).")
         self.url_file.unlink(missing_ok=True)
@@ -224,6 +237,7 @@ class ServiceProcess:
             if info is not None and info.get("pid") == self._process.pid:
                 self.http_url = str(info["http_url"])
                 self.ws_url = str(info["ws_url"])
+                self.port = int(self.http_url.rsplit(":", 1)[1].split("/")[0])
                 self.issuer = str(info.get("issuer", self.issuer))
                 self.audience = str(info.get("audience", self.audience))
                 return
@@ -260,6 +274,36 @@ class ServiceProcess:
             _live.discard(self)
         return code
 
+    def kill(self) -> int | None:
+        """Kill the process with SIGKILL: no graceful shutdown, no cleanup. Return its code.
+
+        The database (with whatever was committed) and the port are kept, so `start`
+        brings the service back where clients expect it. Killing a service that is not
+        running does nothing.
+        """
+        process = self._process
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        self._close_log()
+        with _live_lock:
+            _live.discard(self)
+        return process.returncode
+
+    def restart(self, graceful: bool = True, timeout: float = 5.0) -> ServiceProcess:
+        """Stop (SIGTERM, or SIGKILL when not ``graceful``) and start again. Return ``self``.
+
+        The database, secret, settings and port stay the same. ``timeout`` is how long a
+        graceful stop may take before the process is killed.
+        """
+        if graceful:
+            self.stop(timeout=timeout)
+        else:
+            self.kill()
+        return self.start()
+
     def _terminate(self, timeout: float) -> int | None:
         process = self._process
         if process is None:
@@ -275,7 +319,7 @@ class ServiceProcess:
         return process.returncode
 
     def _signal(self, signum: int) -> None:
-        """Send ``signum`` to the process (building block for later kill/restart)."""
+        """Send ``signum`` to the process."""
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signum)
 

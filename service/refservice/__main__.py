@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,10 +40,27 @@ def write_url_file(path: Path, info: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int, retry_for: float = 0.0) -> socket.socket:
+    """Bind a listening socket (``SO_REUSEADDR``); retry a busy port for ``retry_for`` s.
+
+    The retry lets a restarted service take its old port back while the previous
+    process (just killed) is still releasing it.
+    """
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            return _bind_once(host, port)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _bind_once(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -145,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.url_file is not None:
         settings.url_file.unlink(missing_ok=True)
     try:
-        sock = bind_socket(settings.host, settings.port)
+        sock = bind_socket(settings.host, settings.port, settings.bind_timeout)
     except OSError as error:
         print(
             f"refservice: cannot listen on {settings.host}:{settings.port}: {error}",

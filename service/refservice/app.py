@@ -1,4 +1,11 @@
-"""The FastAPI application: HTTP auth endpoints, health, metrics and the ``/ws`` socket."""
+"""The FastAPI application: HTTP auth endpoints, health, metrics, ``POST /events`` and ``/ws``.
+
+Every database call that writes (and the reads that must see writes in order) runs on
+one dedicated thread, :attr:`Services.db`, so the event loop never waits for an fsync
+and results come back in commit order. Each WebSocket connection has one writer task
+that sends everything after ``welcome``: replies, ``state.updated`` pushes and queued
+events, which it reads from the database from the connection's delivery cursor on.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,14 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 import psutil
 from fastapi import FastAPI, Request, WebSocket
@@ -17,18 +28,28 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
-from refservice.config import Settings
+from refservice.config import PUBLISHER_ROLE, Settings
 from refservice.metrics import Metrics
 from refservice.protocol import (
     CLOSE_IDLE_TIMEOUT,
     CLOSE_IDLE_TIMEOUT_REASON,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_CONNECTIONS_REASON,
+    MAX_TOPIC_LENGTH,
+    Effect,
+    EventsAcked,
+    Message,
+    NotifyUsers,
     Protocol,
+    ProtocolError,
     Reply,
+    RestartDelivery,
+    SendToOthers,
     Session,
+    deliveries,
     encode,
     internal_error,
+    publish,
 )
 from refservice.store import Store
 from refservice.tokens import TokenError, TokenService
@@ -36,6 +57,10 @@ from refservice.tokens import TokenError, TokenService
 logger = logging.getLogger("refservice")
 
 BEARER_SUBPROTOCOL = "bearer"
+# Events read from the database per query when delivering a backlog.
+DELIVERY_BATCH = 500
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +72,115 @@ class Services:
     tokens: TokenService
     metrics: Metrics
     protocol: Protocol
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="refservice-db")
+    )
+    # Open connections per user, for event notification and state.updated pushes.
+    connections: dict[str, set[Connection]] = field(default_factory=dict)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def db(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a store call on the database thread (in submission order)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(function, *args))
+
+    def notify(self, users: tuple[str, ...]) -> None:
+        """New events were committed for ``users``: wake their connections' delivery."""
+        self.metrics.events_published(len(users))
+        for user in users:
+            for connection in self.connections.get(user, ()):
+                connection.notify()
+
+    def prune_later(self, user: str, acked: int) -> None:
+        """Delete the user's acknowledged events that every open connection has been sent."""
+        cursors = [connection.cursor - 1 for connection in self.connections.get(user, ())]
+        floor = min([acked, *cursors])
+        if floor <= 0:
+            return
+        task = asyncio.get_running_loop().create_task(self.db(self.store.prune, user, floor))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+class Connection:
+    """One open WebSocket: its outbox, its delivery cursor and the task that sends both.
+
+    Only the writer task sends (after ``welcome``), so frames never interleave. Events
+    are read from the database starting at :attr:`cursor`; a ``resume`` moves the cursor
+    and bumps :attr:`generation`, which makes the writer drop whatever it had read for
+    the old position. Events therefore reach each connection in seq order, without gaps
+    (an event is deleted only after it is acknowledged *and* sent on every open
+    connection of its user).
+    """
+
+    def __init__(self, services: Services, websocket: WebSocket, session: Session) -> None:
+        self.services = services
+        self.websocket = websocket
+        self.session = session
+        self.cursor = session.delivery_from
+        self.generation = 0
+        self.events_pending = True
+        self.outbox: deque[str | bytes] = deque()
+        self.wake = asyncio.Event()
+        self.wake.set()
+        self.task: asyncio.Task[None] | None = None
+
+    def push(self, data: str | bytes) -> None:
+        self.outbox.append(data)
+        self.wake.set()
+
+    def notify(self) -> None:
+        self.events_pending = True
+        self.wake.set()
+
+    def restart_delivery(self, from_seq: int) -> None:
+        self.cursor = from_seq
+        self.generation += 1
+        self.notify()
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                await self._flush()
+                if self.events_pending:
+                    self.events_pending = False
+                    await self._deliver()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the peer is gone; the receive loop sees it too
+            logger.debug("Writer of %s stopped: %r", self.session.connection_id, error)
+
+    async def _flush(self) -> None:
+        while self.outbox:
+            await _send(self.services, self.websocket, self.outbox.popleft())
+
+    async def _deliver(self) -> None:
+        services, generation = self.services, self.generation
+        events = await services.db(
+            services.store.events_from, self.session.user, self.cursor, DELIVERY_BATCH
+        )
+        for event in events:
+            await self._flush()
+            if generation != self.generation:
+                break
+            await _send(services, self.websocket, encode(event))
+            services.metrics.events_delivered(1)
+            if generation != self.generation:
+                break
+            self.cursor = event["seq"] + 1
+        if generation != self.generation or len(events) == DELIVERY_BATCH:
+            self.notify()
 
 
 def error_response(status: int, error: str, message: str) -> JSONResponse:
@@ -92,20 +226,39 @@ async def _read_json_object(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (``None`` when there is no header)."""
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise TokenError("malformed_token", "The Authorization header must be 'Bearer <token>'.")
+    return credentials.strip()
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the application. ``store`` defaults to one opened on ``settings.database``."""
+    store = store if store is not None else Store(settings.database)
     services = Services(
         settings=settings,
-        store=store if store is not None else Store(settings.database),
+        store=store,
         tokens=TokenService(settings),
         metrics=Metrics(),
-        protocol=Protocol(),
+        protocol=Protocol(
+            store=store,
+            max_queue_length=settings.max_queue_length,
+            state_history=settings.state_history,
+        ),
     )
     services.store.seed_users(settings.users)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        services.executor.shutdown(wait=True)
         services.store.close()
 
     app = FastAPI(title="refservice", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -119,8 +272,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> dict[str, Any]:
+        snapshot = services.metrics.snapshot()
+        snapshot["queue"]["pending"] = await services.db(services.store.pending_counts)
         return {
-            **services.metrics.snapshot(),
+            **snapshot,
             "process": {"rss_bytes": process.memory_info().rss, "pid": process.pid},
             "heartbeat": {
                 "interval": settings.heartbeat_interval,
@@ -158,6 +313,61 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             return token_error_response(error)
         return _token_response(services, claims["sub"])
 
+    @app.post("/events", response_model=None)
+    async def post_events(request: Request) -> JSONResponse:
+        try:
+            claims = services.tokens.verify(
+                bearer_token(request.headers.get("authorization")), "access"
+            )
+            _check_user(services, claims["sub"])
+        except TokenError as error:
+            return token_error_response(error)
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or PUBLISHER_ROLE not in roles:
+            return error_response(
+                403, "forbidden", f"Publishing needs the {PUBLISHER_ROLE!r} role."
+            )
+        body = await _read_json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
+        user, topic = body.get("user"), body.get("topic")
+        if ("user" in body) == ("topic" in body):
+            return error_response(
+                400, "invalid_request", "The body needs exactly one of 'user' and 'topic'."
+            )
+        if "user" in body and (not isinstance(user, str) or not user):
+            return error_response(400, "invalid_request", "'user' must be a non-empty string.")
+        if "topic" in body and (
+            not isinstance(topic, str) or not topic or len(topic) > MAX_TOPIC_LENGTH
+        ):
+            return error_response(
+                400,
+                "invalid_request",
+                f"'topic' must be a non-empty string of at most {MAX_TOPIC_LENGTH} characters.",
+            )
+        if "data" not in body:
+            return error_response(400, "invalid_request", "'data' is required (any JSON).")
+        try:
+            result = await services.db(
+                partial(
+                    publish,
+                    services.store,
+                    user=user,
+                    topic=topic,
+                    data=body["data"],
+                    limit=settings.max_queue_length,
+                )
+            )
+        except ProtocolError as error:
+            if error.code == "queue_full":
+                return JSONResponse(
+                    status_code=507,
+                    content={"error": error.code, **error.extra, "message": error.message},
+                )
+            return error_response(404, error.code, error.message)
+        services.notify(tuple(name for name, _ in result))
+        return JSONResponse(status_code=201, content={"deliveries": deliveries(result)})
+
     @app.websocket("/ws")
     async def websocket_endpoint(websocket: WebSocket) -> None:
         try:
@@ -168,10 +378,16 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             logger.info("Refused WebSocket handshake: %s", error.reason)
             await websocket.send_denial_response(token_error_response(error))
             return
+        resume_after = websocket.query_params.get("resume_after")
+        if resume_after is not None and not _WHOLE_NUMBER.fullmatch(resume_after):
+            await websocket.send_denial_response(
+                error_response(400, "invalid_request", "resume_after must be a whole number >= 0.")
+            )
+            return
         offered = websocket.scope.get("subprotocols", [])
         subprotocol = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
         await websocket.accept(subprotocol=subprotocol)
-        session = Session(user=claims["sub"], claims=claims)
+        session = Session(user=claims["sub"], claims=claims, resume_after=int(resume_after or 0))
         # Accept, then close: the limit is reported as a close code, not an HTTP status.
         if not services.metrics.try_connection_opened(
             session.user, settings.max_connections_per_user
@@ -195,7 +411,7 @@ def _check_user(services: Services, username: str) -> None:
 
 
 def _token_response(services: Services, username: str) -> JSONResponse:
-    pair = services.tokens.issue_pair(username)
+    pair = services.tokens.issue_pair(username, services.store.user_roles(username))
     return JSONResponse(
         {
             "access_token": pair.access_token,
@@ -234,23 +450,56 @@ async def _receive(websocket: WebSocket, idle_timeout: float) -> dict[str, Any] 
         return None
 
 
-def _handle(services: Services, session: Session, event: dict[str, Any]) -> list[str | bytes]:
-    """Run the protocol on one data message and encode the replies.
+async def _handle(
+    services: Services, connection: Connection, event: dict[str, Any]
+) -> list[str | bytes]:
+    """Run the protocol on one data message, carry out its effects, encode the replies.
 
     Any exception here (a handler bug, a reply that cannot be encoded) is logged and
     answered with an ``internal_error`` message: it never ends the connection, and never
     reaches another one.
     """
-    protocol = services.protocol
+    protocol, session = services.protocol, connection.session
     try:
-        if event.get("text") is not None:
-            replies: list[Reply] = protocol.receive_text(session, event["text"])
+        if event.get("text") is None:
+            replies: list[Reply] = protocol.receive_bytes(session, event.get("bytes") or b"")
         else:
-            replies = protocol.receive_bytes(session, event.get("bytes") or b"")
+            parsed = protocol.parse(event["text"])
+            if isinstance(parsed, list):
+                replies = parsed
+            elif parsed.type in protocol.store_types:
+                replies = await services.db(_dispatch, protocol, session, parsed)
+            else:
+                replies = protocol.dispatch(session, parsed)
+        _apply_effects(services, connection, session.effects)
         return [encode(reply) for reply in replies]
     except Exception:
         logger.exception("Failed to handle a message on connection %s", session.connection_id)
         return [encode(internal_error())]
+    finally:
+        session.effects.clear()
+
+
+def _dispatch(protocol: Protocol, session: Session, message: Message) -> list[Reply]:
+    session.effects.clear()
+    return protocol.dispatch(session, message)
+
+
+def _apply_effects(services: Services, connection: Connection, effects: list[Effect]) -> None:
+    """Carry out a handler's effects, synchronously and in order (no await in between)."""
+    for effect in effects:
+        if isinstance(effect, NotifyUsers):
+            services.notify(effect.users)
+        elif isinstance(effect, RestartDelivery):
+            connection.restart_delivery(effect.from_seq)
+        elif isinstance(effect, EventsAcked):
+            services.metrics.events_acked(effect.count)
+            services.prune_later(effect.user, effect.seq)
+        elif isinstance(effect, SendToOthers):
+            data = encode(effect.message)
+            for other in services.connections.get(effect.user, ()):
+                if other is not connection:
+                    other.push(data)
 
 
 async def _serve_connection(services: Services, websocket: WebSocket, session: Session) -> None:
@@ -259,25 +508,38 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
     idle_timeout = services.settings.idle_timeout
     logger.info("Connection %s opened for %s", session.connection_id, session.user)
     close_code: int | None = None
+    connection = Connection(services, websocket, session)
+    # Registered before the welcome reads the queue position: an event committed in
+    # between is still found, because the writer reads the database after this point.
+    services.connections.setdefault(session.user, set()).add(connection)
     try:
-        await _send(services, websocket, encode(protocol.welcome(session)))
+        welcome = await services.db(protocol.welcome, session)
+        connection.cursor = session.delivery_from
+        await _send(services, websocket, encode(welcome))
+        connection.start()
         while True:
             event = await _receive(websocket, idle_timeout)
             if event is None:
                 close_code = CLOSE_IDLE_TIMEOUT
+                await connection.stop()
                 await _close(websocket, CLOSE_IDLE_TIMEOUT, CLOSE_IDLE_TIMEOUT_REASON)
                 break
             if event["type"] == "websocket.disconnect":
                 close_code = event.get("code")
                 break
             metrics.message_received()
-            for data in _handle(services, session, event):
-                await _send(services, websocket, data)
+            for data in await _handle(services, connection, event):
+                connection.push(data)
     except WebSocketDisconnect as disconnect:
         close_code = disconnect.code
     except OSError:
         close_code = 1006
     finally:
+        await connection.stop()
+        peers = services.connections.get(session.user, set())
+        peers.discard(connection)
+        if not peers:
+            services.connections.pop(session.user, None)
         metrics.connection_closed(session.user)
         logger.info(
             "Connection %s for %s closed (code %s)", session.connection_id, session.user, close_code

@@ -19,10 +19,16 @@ from typing import Any
 
 ENV_PREFIX = "REFSERVICE_"
 
-DEFAULT_USERS: tuple[tuple[str, str], ...] = (
-    ("alice", "alice-password"),
-    ("bob", "bob-password"),
-    ("carol", "carol-password"),
+UserSpec = tuple[str, str, tuple[str, ...]]
+"""A seeded user: ``(name, password, roles)``."""
+
+PUBLISHER_ROLE = "publisher"
+
+DEFAULT_USERS: tuple[UserSpec, ...] = (
+    ("alice", "alice-password", ()),
+    ("bob", "bob-password", ()),
+    ("carol", "carol-password", ()),
+    ("publisher", "publisher-password", (PUBLISHER_ROLE,)),
 )
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -63,7 +69,10 @@ class Settings:
     max_connections_per_user: int = 0
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
-    users: tuple[tuple[str, str], ...] = DEFAULT_USERS
+    users: tuple[UserSpec, ...] = DEFAULT_USERS
+    max_queue_length: int = 10000
+    state_history: int = 100
+    bind_timeout: float = 0.0
     log_level: str = "info"
     parent_pid: int | None = None
 
@@ -108,6 +117,12 @@ class Settings:
             )
         if not self.users:
             raise ConfigError("At least one user must be configured.")
+        if self.max_queue_length < 1:
+            raise ConfigError("max_queue_length must be at least 1.")
+        if self.state_history < 0:
+            raise ConfigError("state_history must not be negative.")
+        if self.bind_timeout < 0:
+            raise ConfigError("bind_timeout must not be negative.")
 
 
 # --- value parsers -------------------------------------------------------------------
@@ -151,16 +166,51 @@ def parse_count(text: str) -> int:
     return value
 
 
-def parse_user(text: str) -> tuple[str, str]:
-    name, sep, password = text.partition(":")
-    if not sep or not name.strip() or not password:
-        raise ConfigError(f"User {text!r} must look like NAME:PASSWORD.")
-    return name.strip(), password
+_ROLE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-def parse_users(text: str) -> tuple[tuple[str, str], ...]:
-    """Parse ``"a:pw,b:pw"`` as used by ``REFSERVICE_USERS``."""
-    return tuple(parse_user(item) for item in text.split(",") if item.strip())
+def parse_user(text: str) -> UserSpec:
+    """Parse ``NAME:PASSWORD`` or ``NAME:PASSWORD:ROLE,ROLE``.
+
+    With two or more colons the text after the last one is the role list, so a password
+    that contains a colon needs a trailing colon (no roles): ``erin:p:w:``.
+    """
+    name, sep, rest = text.partition(":")
+    if not sep or not name.strip() or not rest:
+        raise ConfigError(f"User {text!r} must look like NAME:PASSWORD[:ROLE,ROLE].")
+    password, roles_text = rest, ""
+    if ":" in rest:
+        password, _, roles_text = rest.rpartition(":")
+    if not password:
+        raise ConfigError(f"User {text!r} has an empty password.")
+    roles = tuple(role.strip() for role in roles_text.split(",") if role.strip())
+    for role in roles:
+        if not _ROLE.fullmatch(role):
+            raise ConfigError(f"Role {role!r} of user {name.strip()!r} is not a valid name.")
+    return name.strip(), password, roles
+
+
+def split_user_list(text: str) -> list[str]:
+    """Split ``"a:pw:r1,r2, b:pw"`` into user items: ``["a:pw:r1,r2", "b:pw"]``.
+
+    Commas separate users, and also the roles of one user: an item without a colon is
+    one more role of the user before it.
+    """
+    items: list[str] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if ":" not in item and items:
+            items[-1] = f"{items[-1]},{item}"
+        else:
+            items.append(item)
+    return items
+
+
+def parse_users(text: str) -> tuple[UserSpec, ...]:
+    """Parse ``"a:pw,b:pw:publisher"`` as used by ``REFSERVICE_USERS``."""
+    return tuple(parse_user(item) for item in split_user_list(text))
 
 
 def _path(text: str) -> Path:
@@ -320,9 +370,33 @@ OPTIONS: tuple[Option, ...] = (
         "--user",
         "REFSERVICE_USERS",
         parse_users,
-        "Seeded user NAME:PASSWORD; repeat the flag. Env var: 'a:pw,b:pw'.",
-        "NAME:PASSWORD",
+        "Seeded user NAME:PASSWORD[:ROLE,ROLE]; repeat the flag. Env var: 'a:pw,b:pw:publisher'.",
+        "NAME:PASSWORD[:ROLES]",
         repeat=True,
+    ),
+    Option(
+        "max_queue_length",
+        "--max-queue-length",
+        "REFSERVICE_MAX_QUEUE_LENGTH",
+        parse_count,
+        "Most unacknowledged events per user; a publish beyond it is refused (queue_full).",
+        "COUNT",
+    ),
+    Option(
+        "state_history",
+        "--state-history",
+        "REFSERVICE_STATE_HISTORY",
+        parse_count,
+        "State patches kept per user for state.resume; older clients get a snapshot.",
+        "COUNT",
+    ),
+    Option(
+        "bind_timeout",
+        "--bind-timeout",
+        "REFSERVICE_BIND_TIMEOUT",
+        parse_duration,
+        "Keep retrying to bind a busy fixed port for this long (restarts); 0 = fail at once.",
+        "DURATION",
     ),
     Option(
         "log_level",

@@ -24,6 +24,9 @@ class Metrics:
         self._per_user: Counter[str] = Counter()
         self._received = 0
         self._sent = 0
+        self._published = 0
+        self._delivered = 0
+        self._acked = 0
 
     def connection_opened(self, user: str) -> None:
         with self._lock:
@@ -55,6 +58,21 @@ class Metrics:
         with self._lock:
             self._sent += 1
 
+    def events_published(self, count: int) -> None:
+        """``count`` events were enqueued (one per recipient)."""
+        with self._lock:
+            self._published += count
+
+    def events_delivered(self, count: int) -> None:
+        """``count`` event frames were sent (redeliveries count again)."""
+        with self._lock:
+            self._delivered += count
+
+    def events_acked(self, count: int) -> None:
+        """``count`` events were acknowledged for the first time."""
+        with self._lock:
+            self._acked += count
+
     def open_connections(self, user: str | None = None) -> int:
         with self._lock:
             if user is None:
@@ -67,6 +85,11 @@ class Metrics:
             return {
                 "connections": {"open": sum(per_user.values()), "per_user": per_user},
                 "messages": {"received": self._received, "sent": self._sent},
+                "queue": {
+                    "published": self._published,
+                    "delivered": self._delivered,
+                    "acked": self._acked,
+                },
                 "uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
                 "started_at": self.started_at,
             }

@@ -5,7 +5,15 @@ The I/O layer (:mod:`refservice.app`) sends each reply: a ``dict`` as a JSON tex
 frame, ``bytes`` as a binary frame.
 
 Message types are dispatched through a table (:attr:`Protocol.handlers`) keyed by the
-envelope's ``type``; later features (acks, resume, state sync) register more handlers.
+envelope's ``type``. With a :class:`~refservice.store.Store` the durable queue
+(``publish``, ``subscribe``, ``unsubscribe``, ``ack``, ``resume``) and state sync
+(``state.get``, ``state.patch``, ``state.resume``) handlers are registered too.
+
+Handlers only answer their own connection. What must happen elsewhere (wake the
+delivery of other connections, restart this connection's delivery, send a
+``state.updated`` to the user's other connections) is appended to
+:attr:`Session.effects` as :class:`Effect` values, which the I/O layer carries out in
+order once the handler has returned.
 """
 
 from __future__ import annotations
@@ -19,6 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refservice.metrics import utc_now_iso
+from refservice.store import (
+    AckBeyondLatestError,
+    QueueFullError,
+    Store,
+    UnknownUserError,
+)
 
 logger = logging.getLogger("refservice")
 
@@ -31,7 +45,10 @@ ERROR_CODES: Mapping[str, str] = {
     "not_an_object": "The message is valid JSON but not a JSON object.",
     "missing_type": "The message has no 'type' field.",
     "unknown_type": "The message type is not one the service knows.",
-    "invalid_field": "A field has the wrong JSON type; 'field' names it.",
+    "invalid_field": "A field has the wrong JSON type or value; 'field' names it.",
+    "unknown_user": "A publish named a recipient user that does not exist.",
+    "queue_full": "A recipient has max_queue_length unacknowledged events; nothing was enqueued.",
+    "conflict": "state.patch named a base_version that is not the current version.",
     "internal_error": "The service failed while handling the message; it is logged.",
 }
 
@@ -43,6 +60,43 @@ CLOSE_TOO_MANY_CONNECTIONS = 4008
 CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
 
 
+MAX_TOPIC_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class NotifyUsers:
+    """New events were enqueued for ``users``: wake the delivery of their connections."""
+
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RestartDelivery:
+    """Deliver this connection's events again from ``from_seq`` (``resume``)."""
+
+    from_seq: int
+
+
+@dataclass(frozen=True)
+class EventsAcked:
+    """``user`` acknowledged ``count`` more events (their last ack is now ``seq``)."""
+
+    user: str
+    seq: int
+    count: int
+
+
+@dataclass(frozen=True)
+class SendToOthers:
+    """Send ``message`` to every open connection of ``user`` except this one."""
+
+    user: str
+    message: JSONObject
+
+
+Effect = NotifyUsers | RestartDelivery | EventsAcked | SendToOthers
+
+
 @dataclass
 class Session:
     """Per-connection state the protocol may read and update."""
@@ -50,8 +104,14 @@ class Session:
     user: str
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     claims: Mapping[str, Any] = field(default_factory=dict)
-    # Free-form room for later features (subscriptions, queue cursors, ...).
+    # Free-form room for later features.
     state: dict[str, Any] = field(default_factory=dict)
+    # The handshake's ?resume_after=S (0 when not given).
+    resume_after: int = 0
+    # Set by Protocol.welcome: the first seq to deliver on this connection.
+    delivery_from: int = 1
+    # Effects of the last handler, carried out (and cleared) by the I/O layer.
+    effects: list[Effect] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,15 +133,19 @@ class ProtocolError(Exception):
         *,
         field: str | None = None,
         message_id: MessageId | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.message_id = message_id
+        self.extra = dict(extra or {})
 
     def reply(self) -> JSONObject:
-        return error_reply(self.code, self.message, message_id=self.message_id, field=self.field)
+        reply = error_reply(self.code, self.message, message_id=self.message_id, field=self.field)
+        reply.update(self.extra)
+        return reply
 
 
 Handler = Callable[[Session, Message], list[Reply]]
@@ -111,14 +175,25 @@ def encode(reply: Reply) -> str | bytes:
     return json.dumps(reply, separators=(",", ":"), allow_nan=False)
 
 
-def welcome(session: Session, *, server_time: str | None = None) -> JSONObject:
-    """The first message sent on every accepted connection."""
-    return {
+def welcome(
+    session: Session,
+    *,
+    server_time: str | None = None,
+    position: tuple[int, int] | None = None,
+) -> JSONObject:
+    """The first message sent on every accepted connection.
+
+    ``position`` is the user's ``(last_acked_seq, latest_seq)`` when there is a queue.
+    """
+    reply: JSONObject = {
         "type": "welcome",
         "connection_id": session.connection_id,
         "user": session.user,
         "server_time": server_time or utc_now_iso(),
     }
+    if position is not None:
+        reply["last_acked_seq"], reply["latest_seq"] = position
+    return reply
 
 
 def handle_echo(session: Session, message: Message) -> list[Reply]:
@@ -143,6 +218,174 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     "echo": handle_echo,
     "ping": handle_ping,
 }
+
+
+def _with_id(reply: JSONObject, message: Message) -> JSONObject:
+    if message.id is not None:
+        reply = {"type": reply["type"], "id": message.id, **reply}
+    return reply
+
+
+def _count(message: Message, name: str) -> int:
+    """A required whole number >= 0 (not a bool, not a float)."""
+    value = message.body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError("invalid_field", f"'{name}' must be a whole number >= 0.", field=name)
+    return value
+
+
+def _topic(value: object, field_name: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_TOPIC_LENGTH:
+        raise ProtocolError(
+            "invalid_field",
+            f"'{field_name}' must be a non-empty string of at most {MAX_TOPIC_LENGTH} characters.",
+            field=field_name,
+        )
+    return value
+
+
+class DurableHandlers:
+    """Handlers of the durable event queue and of state sync, backed by a :class:`Store`."""
+
+    def __init__(self, store: Store, *, max_queue_length: int, state_history: int) -> None:
+        self.store = store
+        self.max_queue_length = max_queue_length
+        self.state_history = state_history
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            "publish": self.publish,
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "ack": self.ack,
+            "resume": self.resume,
+            "state.get": self.state_get,
+            "state.patch": self.state_patch,
+            "state.resume": self.state_resume,
+        }
+
+    # --- queue -----------------------------------------------------------------------
+
+    def publish(self, session: Session, message: Message) -> list[Reply]:
+        to = message.body.get("to")
+        if not isinstance(to, dict) or ("user" in to) == ("topic" in to):
+            raise ProtocolError(
+                "invalid_field",
+                "'to' must be an object with either 'user' or 'topic'.",
+                field="to",
+            )
+        if "data" not in message.body:
+            raise ProtocolError("invalid_field", "'data' is required (any JSON).", field="data")
+        user = topic = None
+        if "user" in to:
+            user = to["user"]
+            if not isinstance(user, str) or not user:
+                raise ProtocolError(
+                    "invalid_field", "'to.user' must be a non-empty string.", field="to.user"
+                )
+        else:
+            topic = _topic(to["topic"], "to.topic")
+        result = publish(
+            self.store,
+            user=user,
+            topic=topic,
+            data=message.body["data"],
+            limit=self.max_queue_length,
+        )
+        session.effects.append(NotifyUsers(tuple(name for name, _ in result)))
+        return [_with_id({"type": "published", "deliveries": deliveries(result)}, message)]
+
+    def subscribe(self, session: Session, message: Message) -> list[Reply]:
+        topic = _topic(message.body.get("topic"), "topic")
+        self.store.subscribe(session.user, topic)
+        return [_with_id({"type": "subscribed", "topic": topic}, message)]
+
+    def unsubscribe(self, session: Session, message: Message) -> list[Reply]:
+        topic = _topic(message.body.get("topic"), "topic")
+        self.store.unsubscribe(session.user, topic)
+        return [_with_id({"type": "unsubscribed", "topic": topic}, message)]
+
+    def ack(self, session: Session, message: Message) -> list[Reply]:
+        seq = _count(message, "seq")
+        try:
+            before, after = self.store.ack(session.user, seq)
+        except AckBeyondLatestError as error:
+            raise ProtocolError("invalid_field", str(error), field="seq") from None
+        session.effects.append(EventsAcked(session.user, after, after - before))
+        return [_with_id({"type": "acked", "seq": seq}, message)]
+
+    def resume(self, session: Session, message: Message) -> list[Reply]:
+        after = _count(message, "after")
+        acked, _ = self.store.queue_position(session.user)
+        from_seq = max(acked, after) + 1
+        session.effects.append(RestartDelivery(from_seq))
+        return [_with_id({"type": "resumed", "from_seq": from_seq}, message)]
+
+    # --- state -----------------------------------------------------------------------
+
+    def state_get(self, session: Session, message: Message) -> list[Reply]:
+        version, doc = self.store.state_get(session.user)
+        return [_with_id({"type": "state", "version": version, "doc": doc}, message)]
+
+    def state_patch(self, session: Session, message: Message) -> list[Reply]:
+        base_version = _count(message, "base_version")
+        patch = message.body.get("patch")
+        if not isinstance(patch, dict):
+            raise ProtocolError(
+                "invalid_field", "'patch' must be a JSON object (RFC 7386).", field="patch"
+            )
+        result = self.store.state_patch(session.user, base_version, patch, self.state_history)
+        if not result.applied:
+            raise ProtocolError(
+                "conflict",
+                f"base_version {base_version} is not the current version {result.version}.",
+                extra={"current_version": result.version, "doc": result.doc},
+            )
+        session.effects.append(
+            SendToOthers(
+                session.user,
+                {"type": "state.updated", "version": result.version, "patch": patch},
+            )
+        )
+        return [_with_id({"type": "state.patched", "version": result.version}, message)]
+
+    def state_resume(self, session: Session, message: Message) -> list[Reply]:
+        version = _count(message, "version")
+        since = self.store.state_since(session.user, version)
+        replies: list[Reply] = []
+        if since.patches is None:
+            mode = "snapshot"
+            replies.append(
+                _with_id({"type": "state", "version": since.version, "doc": since.doc}, message)
+            )
+        else:
+            mode = "patches"
+            replies += [
+                {"type": "state.updated", "version": number, "patch": patch}
+                for number, patch in since.patches
+            ]
+        replies.append(
+            _with_id({"type": "state.resumed", "version": since.version, "mode": mode}, message)
+        )
+        return replies
+
+
+def publish(
+    store: Store, *, user: str | None, topic: str | None, data: Any, limit: int
+) -> list[tuple[str, int]]:
+    """Enqueue through ``store``, mapping its refusals to :class:`ProtocolError`."""
+    try:
+        return store.publish(user=user, topic=topic, data=data, limit=limit).deliveries
+    except UnknownUserError as error:
+        raise ProtocolError("unknown_user", str(error)) from None
+    except QueueFullError as error:
+        raise ProtocolError(
+            "queue_full", str(error), extra={"user": error.user, "limit": error.limit}
+        ) from None
+
+
+def deliveries(result: list[tuple[str, int]]) -> list[JSONObject]:
+    return [{"user": name, "seq": seq} for name, seq in result]
 
 
 def _is_usable_id(value: object) -> bool:
@@ -194,20 +437,56 @@ def parse_envelope(text: str) -> Message:
 class Protocol:
     """Turns incoming frames into replies using a dispatch table of handlers."""
 
-    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler] | None = None,
+        *,
+        store: Store | None = None,
+        max_queue_length: int = 10000,
+        state_history: int = 100,
+    ) -> None:
         self.handlers: dict[str, Handler] = dict(DEFAULT_HANDLERS if handlers is None else handlers)
+        self.store = store
+        # Types whose handlers write to the database: the I/O layer runs them off the
+        # event loop, one at a time, in arrival order.
+        self.store_types: set[str] = set()
+        if store is not None:
+            durable = DurableHandlers(
+                store, max_queue_length=max_queue_length, state_history=state_history
+            )
+            for message_type, handler in durable.table().items():
+                self.register(message_type, handler)
+                self.store_types.add(message_type)
 
     def register(self, message_type: str, handler: Handler) -> None:
         self.handlers[message_type] = handler
 
     def welcome(self, session: Session) -> JSONObject:
-        return welcome(session)
+        """The welcome message; with a store it also sets ``session.delivery_from``.
 
-    def receive_text(self, session: Session, text: str) -> list[Reply]:
+        Reads the database when there is a store: call it off the event loop.
+        """
+        if self.store is None:
+            return welcome(session)
+        acked, latest = self.store.queue_position(session.user)
+        session.delivery_from = max(acked, session.resume_after) + 1
+        return welcome(session, position=(acked, latest))
+
+    def parse(self, text: str) -> Message | list[Reply]:
+        """The message, or the error replies when its envelope is bad."""
         try:
-            message = parse_envelope(text)
+            return parse_envelope(text)
         except ProtocolError as error:
             return [error.reply()]
+
+    def receive_text(self, session: Session, text: str) -> list[Reply]:
+        message = self.parse(text)
+        if isinstance(message, list):
+            return message
+        return self.dispatch(session, message)
+
+    def dispatch(self, session: Session, message: Message) -> list[Reply]:
+        """Run the handler of a parsed message; errors become ``error`` replies."""
         handler = self.handlers.get(message.type)
         if handler is None:
             return [

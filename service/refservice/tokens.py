@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -83,8 +83,18 @@ class TokenService:
     def algorithm(self) -> str:
         return self._algorithm
 
-    def issue(self, subject: str, token_type: TokenType, *, now: float | None = None) -> str:
-        """Return a signed token of ``token_type`` for ``subject``."""
+    def issue(
+        self,
+        subject: str,
+        token_type: TokenType,
+        *,
+        now: float | None = None,
+        roles: Sequence[str] = (),
+    ) -> str:
+        """Return a signed token of ``token_type`` for ``subject``.
+
+        Access tokens carry the user's ``roles`` (a list, empty for most users).
+        """
         now = time.time() if now is None else now
         issued_at = int(now)
         ttl = (
@@ -105,12 +115,14 @@ class TokenService:
             "jti": uuid.uuid4().hex,
             "typ": token_type,
         }
+        if token_type == "access":
+            claims["roles"] = list(roles)
         return jwt.encode(claims, self._signing_key, algorithm=self._algorithm)
 
-    def issue_pair(self, subject: str) -> TokenPair:
+    def issue_pair(self, subject: str, roles: Sequence[str] = ()) -> TokenPair:
         now = time.time()
         return TokenPair(
-            access_token=self.issue(subject, "access", now=now),
+            access_token=self.issue(subject, "access", now=now, roles=roles),
             refresh_token=self.issue(subject, "refresh", now=now),
             expires_in=self._settings.access_token_ttl,
         )

@@ -60,11 +60,52 @@ def test_every_setting_has_a_flag_and_env_var() -> None:
 
 
 def test_users_from_repeated_flag_and_env() -> None:
-    assert load_settings(["--user", "dave:pw1", "--user", "erin:p:w"], {}).users == (
-        ("dave", "pw1"),
-        ("erin", "p:w"),
+    assert load_settings(["--user", "dave:pw1", "--user", "erin:p:w:"], {}).users == (
+        ("dave", "pw1", ()),
+        ("erin", "p:w", ()),
     )
-    assert load_settings([], {"REFSERVICE_USERS": "a:1, b:2"}).users == (("a", "1"), ("b", "2"))
+    assert load_settings([], {"REFSERVICE_USERS": "a:1, b:2"}).users == (
+        ("a", "1", ()),
+        ("b", "2", ()),
+    )
+
+
+def test_users_with_roles() -> None:
+    assert load_settings(["--user", "pub:pw:publisher,admin", "--user", "x:p:w:"], {}).users == (
+        ("pub", "pw", ("publisher", "admin")),
+        ("x", "p:w", ()),
+    )
+    assert load_settings([], {"REFSERVICE_USERS": "a:1:publisher,admin, b:2"}).users == (
+        ("a", "1", ("publisher", "admin")),
+        ("b", "2", ()),
+    )
+    with pytest.raises(ConfigError):
+        load_settings(["--user", "a:pw:bad role"], {})
+
+
+def test_default_users_include_the_publisher() -> None:
+    users = {name: (password, roles) for name, password, roles in load_settings([], {}).users}
+    assert users["publisher"] == ("publisher-password", ("publisher",))
+    assert users["alice"] == ("alice-password", ())
+
+
+def test_queue_and_state_settings() -> None:
+    defaults = load_settings([], {})
+    assert (defaults.max_queue_length, defaults.state_history, defaults.bind_timeout) == (
+        10000,
+        100,
+        0.0,
+    )
+    settings = load_settings(
+        ["--max-queue-length", "5", "--bind-timeout", "2s"], {"REFSERVICE_STATE_HISTORY": "0"}
+    )
+    assert (settings.max_queue_length, settings.state_history, settings.bind_timeout) == (
+        5,
+        0,
+        2.0,
+    )
+    with pytest.raises(ConfigError):
+        load_settings(["--max-queue-length", "0"], {})
 
 
 def test_paths_and_sizes(tmp_path: Path) -> None:

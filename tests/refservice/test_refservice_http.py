@@ -102,6 +102,7 @@ def test_metrics_shape(client: Any) -> None:
         "started_at",
         "process",
         "heartbeat",
+        "queue",
     }
     assert isinstance(metrics["connections"]["open"], int)
     assert isinstance(metrics["connections"]["per_user"], dict)
