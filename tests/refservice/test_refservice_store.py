@@ -42,3 +42,41 @@ def test_in_memory_database() -> None:
     with Store(":memory:") as store:
         store.seed_users([("x", "y")])
         assert store.verify_password("x", "y")
+
+
+def test_two_connections_on_one_file_allocate_gap_free_seqs(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: even two Store objects (like two processes) never share a seq."""
+    import threading
+
+    path = str(tmp_path / "db.sqlite")
+    stores = [Store(path), Store(path)]
+    stores[0].seed_users([("bob", "pw")])
+    got: list[int] = []
+
+    def publish(store: Store) -> None:
+        for _ in range(100):
+            got.append(store.publish(user="bob", data=None, limit=1000).deliveries[0][1])
+
+    threads = [threading.Thread(target=publish, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(got) == list(range(1, 201))
+    assert stores[0].queue_position("bob") == (0, 200)
+    for store in stores:
+        store.close()
+
+
+def test_seq_stays_monotonic_after_acked_events_are_deleted(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.sqlite")
+    with Store(path) as store:
+        store.seed_users([("bob", "pw", ["publisher"])])
+        assert store.user_roles("bob") == ["publisher"]
+        for _ in range(3):
+            store.publish(user="bob", data=1, limit=10)
+        assert store.ack("bob", 3) == (0, 3)
+        assert store.prune("bob", 3) == 3
+    with Store(path) as store:
+        assert store.publish(user="bob", data=1, limit=10).deliveries == [("bob", 4)]
+        assert [event["seq"] for event in store.events_from("bob", 0)] == [4]
