@@ -24,7 +24,17 @@ class ReferenceServiceLibrary:
 
     Settings are given as named arguments named after the service settings, for example
     ``access_token_ttl=0.5``, ``max_message_size=1024``, ``leeway=2``, ``issuer=other``,
-    ``users=dave:pw1,erin:pw2``. See ``docs/protocol.md`` for the full list.
+    ``users=dave:pw1,erin:pw2:publisher``, ``max_queue_length=5``, ``state_history=10``.
+    See ``docs/protocol.md`` for the full list.
+
+    = Restarts and crashes =
+
+    `Restart Reference Service` stops a service (gracefully, or with ``kill -9`` when
+    ``graceful=False``) and starts it again. `Kill Reference Service` kills it with
+    ``kill -9`` and leaves it stopped; `Start Reference Service` with the same alias then
+    starts it again. In every case the service comes back with the same database, JWT
+    secret, settings *and port*, so clients reconnect to the same ``ws_url`` and tokens
+    issued before stay valid.
 
     = Example =
 
@@ -38,6 +48,10 @@ class ReferenceServiceLibrary:
     |     ${service}    Start Reference Service    alias=extra
     |     Log    ${service}[ws_url]
     |     Stop Reference Service    extra
+    |
+    | Acknowledged Events Survive A Crash
+    |     Kill Reference Service
+    |     Start Reference Service    alias=1
     """
 
     ROBOT_LISTENER_API_VERSION = 3
@@ -65,19 +79,92 @@ class ReferenceServiceLibrary:
         long to wait for the service to listen (``20s``, ``1 min``). Any other named argument is a
         service setting.
 
+        When ``alias`` names a service that was killed with `Kill Reference Service` (or
+        that crashed), that service is started again with its database, secret, settings
+        and port; no settings may be given then. A service stopped with
+        `Stop Reference Service` is gone, and the alias starts a new one.
+
         | ${service}     | Start Reference Service | |
         | ${short}       | Start Reference Service | alias=short | access_token_ttl=0.5 |
         | Should Start With | ${service}[ws_url] | ws://127.0.0.1: |
+        | Kill Reference Service | short | |
+        | ${again}       | Start Reference Service | alias=short |
+        | Should Be Equal | ${again}[ws_url] | ${short}[ws_url] |
         """
         name = alias or str(len(self._services) + 1)
-        if name in self._services and self._services[name].running:
+        existing = self._services.get(name)
+        if existing is not None and existing.running:
             raise ServiceError(f"A reference service named '{name}' is already running.")
-        service = ServiceProcess(startup_timeout=startup_timeout.total_seconds(), **settings)
-        service.start()
+        if existing is not None:
+            if settings:
+                raise ServiceError(
+                    f"The reference service '{name}' is stopped and starts again with its "
+                    f"own settings; stop it with 'Stop Reference Service' to start a new one "
+                    f"with other settings."
+                )
+            existing.startup_timeout = startup_timeout.total_seconds()
+            service = existing.start()
+        else:
+            service = ServiceProcess(startup_timeout=startup_timeout.total_seconds(), **settings)
+            service.start()
         self._services[name] = service
         self._current = name
         logger.info(f"Reference service '{name}' listening at {service.http_url}.")
         return DotDict(service.info())
+
+    @keyword
+    def restart_reference_service(
+        self,
+        alias: str | None = None,
+        graceful: bool = True,
+        timeout: timedelta = timedelta(seconds=5),
+    ) -> DotDict:
+        """Stops the named (or current) reference service and starts it again.
+
+        With ``graceful=True`` the service gets SIGTERM and up to ``timeout`` to close its
+        connections (with 1012) before it is killed; with ``graceful=False`` it is killed
+        with SIGKILL (``kill -9``) at once, like a crash. Either way it comes back with the
+        same database, JWT secret, settings and port, and this returns the same
+        dictionary as `Start Reference Service` (only ``pid`` changes). Open connections
+        are gone: clients must reconnect.
+
+        | ${service} | Restart Reference Service | | |
+        | ${service} | Restart Reference Service | short | graceful=False |
+        """
+        name, service = self._lookup(alias)
+        old_pid = service.pid
+        service.restart(graceful=graceful, timeout=timeout.total_seconds())
+        logger.info(
+            f"Reference service '{name}' restarted ({'graceful' if graceful else 'kill -9'}): "
+            f"pid {old_pid} -> {service.pid}, still at {service.http_url}."
+        )
+        return DotDict(service.info())
+
+    @keyword
+    def kill_reference_service(self, alias: str | None = None) -> None:
+        """Kills the named (or current) reference service with SIGKILL and leaves it stopped.
+
+        No graceful shutdown: clients see their TCP connections drop without a close
+        frame. The service keeps its alias, database and port; start it again with
+        `Start Reference Service` and the same alias.
+
+        | Kill Reference Service | | |
+        | Kill Reference Service | short | |
+        | Start Reference Service | alias=short | |
+        """
+        name, service = self._lookup(alias)
+        code = service.kill()
+        logger.info(f"Reference service '{name}' killed (exit code {code}).")
+
+    def _lookup(self, alias: str | None) -> tuple[str, ServiceProcess]:
+        name = alias or self._current
+        if name is None or name not in self._services:
+            raise ServiceError(
+                f"No reference service named '{alias}' was started."
+                if alias
+                else "No reference service was started."
+            )
+        return name, self._services[name]
 
     @keyword
     def stop_reference_service(
@@ -90,13 +177,7 @@ class ReferenceServiceLibrary:
         | Stop Reference Service |       |
         | Stop Reference Service | short |
         """
-        name = alias or self._current
-        if name is None or name not in self._services:
-            raise ServiceError(
-                f"No reference service named '{alias}' was started."
-                if alias
-                else "No reference service was started."
-            )
+        name, _ = self._lookup(alias)
         service = self._services.pop(name)
         code = service.stop(timeout=timeout.total_seconds())
         service.cleanup()

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 # The service's own option table (stdlib only): flags are derived from it so the two
 # never disagree. refservice.config has no third-party imports, so this stays light.
-from refservice.config import OPTIONS_BY_NAME
+from refservice.config import OPTIONS_BY_NAME, split_user_list
 
 DEFAULT_ISSUER = "refservice"
 DEFAULT_AUDIENCE = "refservice-clients"
@@ -66,8 +66,10 @@ def _normalise_name(name: str) -> str:
 def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
     """Turn ``{"access_token_ttl": 0.2, "users": ["a:pw"]}`` into command-line flags.
 
-    ``users`` (or ``user``) takes a list of ``NAME:PASSWORD`` strings or one string of
-    them separated by commas; other values are passed as text.
+    ``users`` (or ``user``) takes a list of ``NAME:PASSWORD[:ROLE,ROLE]`` strings or one
+    string of them separated by commas (``"a:pw,pub:pw:publisher,admin"``: an item
+    without a colon is one more role of the user before it); other values are passed as
+    text.
     """
     flags: list[str] = []
     for raw_name, value in settings.items():
@@ -83,7 +85,7 @@ def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
         if value is None:
             continue
         if option.repeat:
-            items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+            items: Iterable[Any] = split_user_list(value) if isinstance(value, str) else value
             for item in items:
                 if str(item).strip():
                     flags += [option.flag, str(item).strip()]

@@ -113,6 +113,69 @@ def test_libdoc_has_keywords_and_docs() -> None:
         "Start Reference Service",
         "Stop Reference Service",
         "Stop All Reference Services",
+        "Restart Reference Service",
+        "Kill Reference Service",
     }
     assert all(kw.doc for kw in doc.keywords)
     assert doc.scope == "GLOBAL"
+
+
+RESTART_SUITE = """
+*** Settings ***
+Library           ReferenceServiceLibrary
+Library           RequestsLibrary
+Suite Teardown    Stop All Reference Services
+
+*** Test Cases ***
+Kill And Start Again Keeps Port And Data
+    &{first}=    Start Reference Service    alias=main
+    ${seq}=    Publish To Bob    ${first}[http_url]
+    Should Be Equal As Integers    ${seq}    1
+    Kill Reference Service    main
+    Run Keyword And Expect Error    *connection*    GET    ${first}[http_url]/health
+    Run Keyword And Expect Error    The reference service 'main' is stopped*
+    ...    Start Reference Service    alias=main    leeway=1
+    &{again}=    Start Reference Service    alias=main
+    Should Be Equal    ${again}[ws_url]    ${first}[ws_url]
+    Should Not Be Equal    ${again}[pid]    ${first}[pid]
+    ${seq}=    Publish To Bob    ${again}[http_url]
+    Should Be Equal As Integers    ${seq}    2
+
+Restart Keeps Port And Data
+    &{before}=    Start Reference Service    alias=other
+    Publish To Bob    ${before}[http_url]
+    &{after}=    Restart Reference Service    other    graceful=False
+    Should Be Equal    ${after}[http_url]    ${before}[http_url]
+    &{after}=    Restart Reference Service    timeout=2s
+    Should Be Equal    ${after}[http_url]    ${before}[http_url]
+    ${seq}=    Publish To Bob    ${after}[http_url]
+    Should Be Equal As Integers    ${seq}    2
+
+*** Keywords ***
+Publish To Bob
+    [Arguments]    ${url}
+    &{login}=    Create Dictionary    username=publisher    password=publisher-password
+    ${response}=    POST    ${url}/auth/login    json=${login}
+    &{headers}=    Create Dictionary    Authorization=Bearer ${response.json()}[access_token]
+    &{event}=    Create Dictionary    user=bob    data=hello
+    ${response}=    POST    ${url}/events    json=${event}    headers=${headers}
+    ...    expected_status=201
+    RETURN    ${response.json()}[deliveries][0][seq]
+"""
+
+
+def test_robot_restart_and_kill(tmp_path: Path) -> None:
+    suite = tmp_path / "restart.robot"
+    suite.write_text(textwrap.dedent(RESTART_SUITE))
+    with open(tmp_path / "console.txt", "w") as console:
+        rc = run(
+            str(suite),
+            outputdir=str(tmp_path),
+            output="output.xml",
+            log="NONE",
+            report="NONE",
+            pythonpath=[p for p in sys.path if p],
+            stdout=console,
+            stderr=console,
+        )
+    assert rc == 0, (tmp_path / "console.txt").read_text()

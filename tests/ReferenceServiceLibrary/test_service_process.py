@@ -178,3 +178,34 @@ def test_no_orphans_when_the_parent_is_killed(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
     pytest.fail(f"The service (pid {pid}) outlived its killed parent by 10 seconds.")
+
+
+def test_kill_and_restart_keep_port_and_database(tmp_path: Path) -> None:
+    process = ServiceProcess(workdir=tmp_path, users="zed:zed-pw:publisher")
+    process.start()
+    try:
+        url, pid = process.http_url, process.pid
+        assert process.kill() == -signal.SIGKILL
+        assert not process.running and process.kill() == -signal.SIGKILL
+        assert process.url_file.exists()  # no cleanup after kill -9
+        process.start()
+        assert (process.http_url, process.port) == (url, int(url.rsplit(":", 1)[1]))
+        assert process.pid != pid
+        login = requests.post(
+            f"{url}/auth/login", json={"username": "zed", "password": "zed-pw"}, timeout=5
+        )
+        assert login.status_code == 200
+        for graceful in (True, False):
+            assert process.restart(graceful=graceful) is process
+            assert process.http_url == url and process.running
+    finally:
+        process.stop()
+
+
+def test_settings_to_flags_users_with_roles() -> None:
+    assert settings_to_flags({"users": "a:1, pub:pw:publisher,admin"}) == [
+        "--user",
+        "a:1",
+        "--user",
+        "pub:pw:publisher,admin",
+    ]
