@@ -91,15 +91,28 @@ class Services:
             for connection in self.connections.get(user, ()):
                 connection.notify()
 
-    def prune_later(self, user: str, acked: int) -> None:
-        """Delete the user's acknowledged events that every open connection has been sent."""
+    def prune_later(self, user: str, acked: int | None = None) -> None:
+        """Delete the user's acknowledged events that every open connection has been sent.
+
+        ``acked`` limits the deletion further; the store never deletes unacknowledged
+        events whatever the limit.
+        """
         cursors = [connection.cursor - 1 for connection in self.connections.get(user, ())]
-        floor = min([acked, *cursors])
+        limits = cursors if acked is None else [acked, *cursors]
+        floor = min(limits) if limits else 2**62
         if floor <= 0:
             return
-        task = asyncio.get_running_loop().create_task(self.db(self.store.prune, user, floor))
+        try:
+            task = asyncio.get_running_loop().create_task(self.db(self.store.prune, user, floor))
+        except RuntimeError:  # shutting down: the next start prunes instead
+            return
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._pruned)
+
+    def _pruned(self, task: asyncio.Task[Any]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("Pruning acknowledged events failed: %r", task.exception())
 
 
 class Connection:
@@ -540,6 +553,7 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
         peers.discard(connection)
         if not peers:
             services.connections.pop(session.user, None)
+        services.prune_later(session.user)
         metrics.connection_closed(session.user)
         logger.info(
             "Connection %s for %s closed (code %s)", session.connection_id, session.user, close_code
