@@ -18,6 +18,10 @@ Test Tags         p0    cleanup
 
 
 *** Variables ***
+# A slower heartbeat than the default: only the frozen-client test needs one at all, and a
+# 0.2 s pong deadline can close healthy connections on a loaded machine.
+${HEARTBEAT_INTERVAL}       0.5
+${HEARTBEAT_TIMEOUT}        1
 ${CYCLES}                   200
 # Growth of the service's resident memory allowed over all the cycles.
 ${SERVICE_MEMORY_BUDGET}    ${{ 20 * 1024 * 1024 }}

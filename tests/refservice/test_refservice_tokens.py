@@ -33,7 +33,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "sub": "alice",
         "iat": now,
         "nbf": now,
-        "exp": now + 60,
+        "exp": now + 3600,  # Parametrized tokens are made at collection, long before use.
         "iss": "refservice",
         "aud": "refservice-clients",
         "jti": "abc",
