@@ -19,6 +19,7 @@ import uvicorn
 
 from refservice.app import create_app
 from refservice.config import ConfigError, Settings, load_settings
+from refservice.wsstack import uvicorn_ws
 
 logger = logging.getLogger("refservice")
 
@@ -74,7 +75,7 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
     """Serve until told to stop; announce the URLs once listening. Return whether it started."""
     config = uvicorn.Config(
         create_app(settings),
-        ws=settings.ws_implementation,
+        ws=uvicorn_ws(settings.ws_implementation),
         ws_max_size=settings.max_message_size,
         # Heartbeats are the WebSocket stack's keepalive: a ping control frame every
         # interval; no pong within the timeout fails the connection with 1011.

@@ -170,6 +170,27 @@ def test_protocol_abuse_close_codes(client: Any, raw_socket: Any, name: str) -> 
     assert raw.at_eof()  # the stack closes the TCP connection right after its close frame
 
 
+@pytest.mark.parametrize("code", [1000, 1001, 4000])
+def test_close_between_fragments_is_echoed(client: Any, raw_socket: Any, code: int) -> None:
+    """RFC 6455 5.4 allows a close frame between fragments (Autobahn 7.1.5).
+
+    The ``websockets`` protocol would fail the connection with 1002; the service's
+    stack (``refservice.wsstack``) drops the unfinished message and echoes the close.
+    """
+    raw = raw_socket(client.ws_url, client.token("bob"))
+    assert raw.read_text()["type"] == "welcome"
+    raw.sock.sendall(
+        raw.frame(raw.OP_TEXT, b'{"type": "echo", ', fin=False)
+        + raw.frame(raw.OP_PING, b"between")
+        + raw.frame(raw.OP_CLOSE, struct.pack("!H", code) + b"bye")
+        + raw.frame(raw.OP_CONT, b'"id": 1}')
+    )
+    opcode, payload = raw.read_frame()
+    assert (opcode, payload) == (raw.OP_PONG, b"between")
+    assert raw.read_until_close() == (code, "bye", [])
+    assert raw.at_eof()
+
+
 def test_hostile_input_never_takes_the_service_down(
     make_service: Any, client_for: Any, raw_socket: Any, ws_send: Any, poll: Any
 ) -> None:
