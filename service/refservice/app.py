@@ -1,5 +1,8 @@
 """The FastAPI application: HTTP auth endpoints, health, metrics, ``POST /events`` and ``/ws``.
 
+With ``--conformance-echo`` it also has ``/conformance/echo``, a plain echo for the
+Autobahn server cases (conformance runs only).
+
 Every database call that writes (and the reads that must see writes in order) runs on
 one dedicated thread, :attr:`Services.db`, so the event loop never waits for an fsync
 and results come back in commit order. Each WebSocket connection has one writer task
@@ -57,6 +60,7 @@ from refservice.tokens import TokenError, TokenService
 logger = logging.getLogger("refservice")
 
 BEARER_SUBPROTOCOL = "bearer"
+CONFORMANCE_ECHO_PATH = "/conformance/echo"
 # Events read from the database per query when delivering a backlog.
 DELIVERY_BATCH = 500
 
@@ -383,13 +387,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
     @app.websocket("/ws")
     async def websocket_endpoint(websocket: WebSocket) -> None:
-        try:
-            token = extract_token(websocket)
-            claims = services.tokens.verify(token, "access")
-            _check_user(services, claims["sub"])
-        except TokenError as error:
-            logger.info("Refused WebSocket handshake: %s", error.reason)
-            await websocket.send_denial_response(token_error_response(error))
+        claims = await _authenticate(services, websocket)
+        if claims is None:
             return
         resume_after = websocket.query_params.get("resume_after")
         if resume_after is not None and not _WHOLE_NUMBER.fullmatch(resume_after):
@@ -415,7 +414,50 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             return
         await _serve_connection(services, websocket, session)
 
+    if settings.conformance_echo:
+        app.add_api_websocket_route(CONFORMANCE_ECHO_PATH, partial(_conformance_echo, services))
+
     return app
+
+
+async def _authenticate(services: Services, websocket: WebSocket) -> dict[str, Any] | None:
+    """Check the handshake's token like ``/ws``: the claims, or ``None`` after a 401."""
+    try:
+        token = extract_token(websocket)
+        claims = services.tokens.verify(token, "access")
+        _check_user(services, claims["sub"])
+    except TokenError as error:
+        logger.info("Refused WebSocket handshake: %s", error.reason)
+        await websocket.send_denial_response(token_error_response(error))
+        return None
+    return claims
+
+
+async def _conformance_echo(services: Services, websocket: WebSocket) -> None:
+    """``/conformance/echo`` (only with ``--conformance-echo``): a plain RFC 6455 echo.
+
+    For conformance runs (the Autobahn server cases) only. Authenticated like ``/ws``,
+    then it sends nothing of its own and echoes every text message as text and every
+    binary message as binary, unchanged, until the client closes. No protocol, no
+    queue, and it is not counted in ``/metrics``. Everything below the application
+    (framing, fragments, UTF-8, control frames, closing handshake, size limit,
+    heartbeat) is the same WebSocket stack as ``/ws``.
+    """
+    if await _authenticate(services, websocket) is None:
+        return
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(
+        subprotocol=BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+    )
+    with suppress(WebSocketDisconnect, OSError):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message.get("bytes") or b"")
 
 
 def _check_user(services: Services, username: str) -> None:

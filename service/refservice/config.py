@@ -75,6 +75,7 @@ class Settings:
     bind_timeout: float = 0.0
     log_level: str = "info"
     parent_pid: int | None = None
+    conformance_echo: bool = False
 
     def __post_init__(self) -> None:
         if self.jwt_algorithm not in SUPPORTED_ALGORITHMS:
@@ -169,6 +170,20 @@ def parse_count(text: str) -> int:
 _ROLE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(text: str) -> bool:
+    """Parse ``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``)."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{text!r} is not a boolean; use true or false.")
+
+
 def parse_user(text: str) -> UserSpec:
     """Parse ``NAME:PASSWORD`` or ``NAME:PASSWORD:ROLE,ROLE``.
 
@@ -236,6 +251,8 @@ class Option:
     help: str
     metavar: str = "VALUE"
     repeat: bool = False
+    # For a switch: the text the flag stands for when given without a value.
+    const: str | None = None
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -407,6 +424,15 @@ OPTIONS: tuple[Option, ...] = (
         "LEVEL",
     ),
     Option(
+        "conformance_echo",
+        "--conformance-echo",
+        "REFSERVICE_CONFORMANCE_ECHO",
+        parse_bool,
+        "Conformance runs only: add the plain echo route /conformance/echo (off by default).",
+        "BOOL",
+        const="true",
+    ),
+    Option(
         "parent_pid",
         "--parent-pid",
         "REFSERVICE_PARENT_PID",
@@ -432,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
                 option.flag,
                 dest=option.name,
                 action="append",
+                metavar=option.metavar,
+                help=help_text,
+            )
+        elif option.const is not None:
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                nargs="?",
+                const=option.const,
                 metavar=option.metavar,
                 help=help_text,
             )

@@ -37,6 +37,7 @@ def test_defaults_listen_on_loopback() -> None:
     assert settings.heartbeat_timeout == 20.0
     assert settings.idle_timeout == 0
     assert settings.max_connections_per_user == 0
+    assert settings.conformance_echo is False
 
 
 def test_random_secret_differs_per_start() -> None:
@@ -168,6 +169,28 @@ def test_liveness_settings_from_flags_and_env() -> None:
     assert settings.max_connections_per_user == 3
     disabled = load_settings(["--heartbeat-interval", "0"], {})
     assert disabled.heartbeat_interval == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ([], {}, False),
+        (["--conformance-echo"], {}, True),
+        (["--conformance-echo", "true"], {}, True),
+        (["--conformance-echo", "True"], {}, True),  # how ServiceProcess passes it
+        (["--conformance-echo", "false"], {"REFSERVICE_CONFORMANCE_ECHO": "1"}, False),
+        ([], {"REFSERVICE_CONFORMANCE_ECHO": "yes"}, True),
+        ([], {"REFSERVICE_CONFORMANCE_ECHO": "off"}, False),
+        (["--conformance-echo", "--port", "0"], {}, True),
+    ],
+)
+def test_conformance_echo_switch(argv: list[str], env: dict[str, str], expected: bool) -> None:
+    assert load_settings(argv, env).conformance_echo is expected
+
+
+def test_conformance_echo_refuses_other_values() -> None:
+    with pytest.raises(ConfigError, match="not a boolean"):
+        load_settings(["--conformance-echo", "maybe"], {})
 
 
 def test_every_setting_is_documented() -> None:
