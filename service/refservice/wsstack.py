@@ -21,15 +21,20 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol as _WebsocketsServerProtocol
 
+_OPEN_MESSAGE_SIZE = ("current_size", "cur_size")
+
 
 class ServerProtocol(_WebsocketsServerProtocol):
     """``websockets``' server protocol, accepting a close frame inside a fragmented message."""
 
     def recv_frame(self, frame: Frame) -> None:
-        if frame.opcode is Opcode.CLOSE and getattr(self, "current_size", None) is not None:
+        if frame.opcode is Opcode.CLOSE:
             # The unfinished message is abandoned; its fragments already went to the
-            # glue, which only hands complete messages to the application.
-            self.current_size = None
+            # glue, which only hands complete messages to the application. (The size
+            # of the open message is ``current_size``; ``cur_size`` before websockets 14.)
+            for name in _OPEN_MESSAGE_SIZE:
+                if getattr(self, name, None) is not None:
+                    setattr(self, name, None)
         super().recv_frame(frame)
 
 
