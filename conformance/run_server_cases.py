@@ -15,9 +15,10 @@ and answers text only in its JSON envelope protocol. So ``--target`` picks:
     Diagnostic only: the service's real ``/ws``. Nearly every case fails, because
     of the welcome message and the JSON protocol, not because of the WebSocket stack.
 ``echo-app``
-    A stand-in: a bare Starlette echo endpoint on uvicorn with the same
-    ``--ws-implementation`` the service uses. It shows what the service's
-    WebSocket stack would score once the service has the echo endpoint.
+    A bare Starlette echo endpoint on uvicorn with the same ``--ws-implementation``
+    the service uses (through ``refservice.wsstack``, so with the service's
+    correction of ``websockets-sansio``): the WebSocket stack alone, without the
+    service's authentication and application.
 ``--url ws://host:port/path?query``
     Any other plain echo server already running.
 
@@ -137,10 +138,12 @@ async def run_against_echo_app(ws_implementation: str, args: argparse.Namespace)
             else:
                 await websocket.send_bytes(message.get("bytes") or b"")
 
+    from refservice.wsstack import uvicorn_ws
+
     app = Starlette(routes=[WebSocketRoute(ECHO_PATH, echo)])
     sock = socket.create_server(("127.0.0.1", 0))
     config = uvicorn.Config(
-        app, ws=ws_implementation, ws_max_size=MAX_MESSAGE_SIZE, ws_ping_interval=None,
+        app, ws=uvicorn_ws(ws_implementation), ws_max_size=MAX_MESSAGE_SIZE, ws_ping_interval=None,
         log_level="critical", lifespan="off",
     )  # fmt: skip
     server = uvicorn.Server(config)
@@ -217,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         title = f"Server cases against {args.url}"
         results = asyncio.run(run_cases(args.url, args))
     elif args.target == "echo-app":
-        title = (
-            f"Server cases against a bare uvicorn echo app (ws={impl}), stand-in for the service"
-        )
+        title = f"Server cases against a bare uvicorn echo app (ws={impl}): the stack alone"
         results = asyncio.run(run_against_echo_app(impl, args))
     elif args.target == "service-ws":
         title = f"Server cases against the reference service's /ws (ws={impl}), diagnostic"
