@@ -12,10 +12,9 @@ from typing import Any
 
 import requests
 import websocket
+from refservice_wire import TIMEOUT, nothing_more, recv
 
 from ReferenceServiceLibrary.process import ServiceProcess
-
-TIMEOUT = 5.0
 
 
 class Queue:
@@ -51,10 +50,6 @@ class Queue:
         return ws, welcome
 
 
-def recv(ws: websocket.WebSocket) -> dict[str, Any]:
-    return dict(json.loads(ws.recv()))
-
-
 def request(ws: websocket.WebSocket, message: dict[str, Any]) -> dict[str, Any]:
     """Send ``message`` and return the reply with its id, skipping events that arrive first."""
     ws.send(json.dumps(message))
@@ -73,17 +68,6 @@ def events(ws: websocket.WebSocket, count: int) -> list[dict[str, Any]]:
 
 def seqs(received: list[dict[str, Any]]) -> list[int]:
     return [event["seq"] for event in received]
-
-
-def nothing_more(ws: websocket.WebSocket, wait: float = 0.2) -> bool:
-    ws.settimeout(wait)
-    try:
-        ws.recv()
-    except websocket.WebSocketTimeoutException:
-        return True
-    finally:
-        ws.settimeout(TIMEOUT)
-    return False
 
 
 def test_publish_over_http_is_delivered_live(service: ServiceProcess, client: Any) -> None:

@@ -9,32 +9,16 @@ from typing import Any
 
 import pytest
 import websocket
+from refservice_wire import nothing_more, recv
 
 from ReferenceServiceLibrary.process import ServiceProcess
 from refservice.protocol import Protocol, Session
 from refservice.store import Store, merge_patch
 
-TIMEOUT = 5.0
-
-
-def recv(ws: websocket.WebSocket) -> dict[str, Any]:
-    return dict(json.loads(ws.recv()))
-
 
 def request(ws: websocket.WebSocket, message: dict[str, Any]) -> dict[str, Any]:
     ws.send(json.dumps(message))
     return recv(ws)
-
-
-def nothing_more(ws: websocket.WebSocket, wait: float = 0.2) -> bool:
-    ws.settimeout(wait)
-    try:
-        ws.recv()
-    except websocket.WebSocketTimeoutException:
-        return True
-    finally:
-        ws.settimeout(TIMEOUT)
-    return False
 
 
 # --- merge patch and store, no sockets ----------------------------------------------
