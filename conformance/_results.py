@@ -24,12 +24,43 @@ Every case lands in exactly one column, the first that applies:
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+REPORTS = Path(__file__).resolve().parent.parent / "results" / "autobahn"
+
+
+def case_parser(description: str, reports: str) -> argparse.ArgumentParser:
+    """The options both runners take: which cases, and where the reports go."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "-i",
+        "--include",
+        action="append",
+        metavar="CASE",
+        help="case id or glob to run, e.g. 6.* (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "-x",
+        "--exclude",
+        action="append",
+        metavar="CASE",
+        help="case id or glob to leave out (repeatable)",
+    )
+    parser.add_argument(
+        "-o",
+        "--outdir",
+        type=Path,
+        default=REPORTS / reports,
+        help="where the Autobahn HTML/JSON reports go",
+    )
+    return parser  # fmt: skip
+
 
 COLUMNS = ("passed", "failed", "non-strict", "informational", "unimplemented")
 FAILING_BEHAVIOR = {"FAILED", "ERROR"}

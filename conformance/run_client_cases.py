@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from _results import summarize, write_reports
+from _results import case_parser, summarize, write_reports
 from kosoku import FailureError, run_fuzzingserver
 
 from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
@@ -95,28 +95,7 @@ async def run(args: argparse.Namespace) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "-i",
-        "--include",
-        action="append",
-        metavar="CASE",
-        help="case id or glob to run, e.g. 6.* (repeatable; default: all)",
-    )
-    parser.add_argument(
-        "-x",
-        "--exclude",
-        action="append",
-        metavar="CASE",
-        help="case id or glob to leave out (repeatable)",
-    )
-    parser.add_argument(
-        "-o",
-        "--outdir",
-        type=Path,
-        default=ROOT / "results" / "autobahn" / "clients",
-        help="where the Autobahn HTML/JSON reports go",
-    )
+    parser = case_parser(__doc__.split("\n\n")[0], "clients")
     parser.add_argument(
         "--case-timeout",
         type=float,
