@@ -36,8 +36,11 @@ from refservice.metrics import Metrics
 from refservice.protocol import (
     CLOSE_IDLE_TIMEOUT,
     CLOSE_IDLE_TIMEOUT_REASON,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_INTERNAL_ERROR_REASON,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_CONNECTIONS_REASON,
+    MAX_SEQ,
     MAX_TOPIC_LENGTH,
     Effect,
     EventsAcked,
@@ -175,8 +178,18 @@ class Connection:
                     await self._deliver()
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # the peer is gone; the receive loop sees it too
+        except (WebSocketDisconnect, OSError) as error:  # the peer is gone
             logger.debug("Writer of %s stopped: %r", self.session.connection_id, error)
+        except Exception as error:
+            # Anything else would leave an open socket that is never sent to again:
+            # close it, so the client sees 1011 and can reconnect.
+            logger.warning(
+                "Writer of connection %s failed, closing it with %d: %r",
+                self.session.connection_id,
+                CLOSE_INTERNAL_ERROR,
+                error,
+            )
+            await _close(self.websocket, CLOSE_INTERNAL_ERROR, CLOSE_INTERNAL_ERROR_REASON)
 
     async def _flush(self) -> None:
         while self.outbox:
@@ -253,7 +266,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return credentials.strip()
 
 
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
@@ -391,9 +404,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         if claims is None:
             return
         resume_after = websocket.query_params.get("resume_after")
-        if resume_after is not None and not _WHOLE_NUMBER.fullmatch(resume_after):
+        if resume_after is not None and not (
+            _WHOLE_NUMBER.fullmatch(resume_after) and int(resume_after) <= MAX_SEQ
+        ):
             await websocket.send_denial_response(
-                error_response(400, "invalid_request", "resume_after must be a whole number >= 0.")
+                error_response(
+                    400,
+                    "invalid_request",
+                    f"resume_after must be a whole number from 0 to {MAX_SEQ}.",
+                )
             )
             return
         offered = websocket.scope.get("subprotocols", [])

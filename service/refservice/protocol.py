@@ -58,6 +58,12 @@ CLOSE_IDLE_TIMEOUT = 4000
 CLOSE_IDLE_TIMEOUT_REASON = "idle timeout"
 CLOSE_TOO_MANY_CONNECTIONS = 4008
 CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
+# Stack-level code the application also uses: its writer task failed unexpectedly.
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_INTERNAL_ERROR_REASON = "internal error"
+
+# Largest seq/version a client may name: SQLite integers are signed 64-bit.
+MAX_SEQ = 2**63 - 1
 
 
 MAX_TOPIC_LENGTH = 200
@@ -227,10 +233,14 @@ def _with_id(reply: JSONObject, message: Message) -> JSONObject:
 
 
 def _count(message: Message, name: str) -> int:
-    """A required whole number >= 0 (not a bool, not a float)."""
+    """A required whole number 0..MAX_SEQ (not a bool, not a float)."""
     value = message.body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ProtocolError("invalid_field", f"'{name}' must be a whole number >= 0.", field=name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEQ:
+        raise ProtocolError(
+            "invalid_field",
+            f"'{name}' must be a whole number from 0 to {MAX_SEQ}.",
+            field=name,
+        )
     return value
 
 

@@ -1,0 +1,120 @@
+"""Robustness against hostile numbers, failing writers, slow readers and slow commits.
+
+Every test runs a real service process and talks to it over real sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websocket
+from refservice_wire import recv
+
+from ReferenceServiceLibrary.process import ServiceProcess
+
+MAX_SEQ = 2**63 - 1
+
+
+def faulty_python(tmp_path: Path, patch: str) -> str:
+    """A ``python`` for :class:`ServiceProcess` that runs the service with ``patch`` applied.
+
+    ``patch`` is module-level code run before the service starts (it may monkeypatch).
+    """
+    script = tmp_path / "faulty_service.py"
+    script.write_text(
+        textwrap.dedent(patch)
+        + "\nimport sys\nfrom refservice.__main__ import main\n"
+        + "raise SystemExit(main(sys.argv[1:]))\n"
+    )
+    wrapper = tmp_path / "faulty-python"
+    # ServiceProcess runs ``<python> -m refservice ARGS``: drop ``-m refservice``.
+    wrapper.write_text(f'#!/bin/sh\nshift 2\nexec "{sys.executable}" "{script}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def request(ws: websocket.WebSocket, message: dict[str, Any]) -> dict[str, Any]:
+    """Send ``message``; the reply with its id (events arriving first are skipped)."""
+    ws.send(json.dumps(message))
+    while True:
+        reply = recv(ws)
+        if reply.get("id") == message["id"]:
+            return reply
+        assert reply["type"] == "event", reply
+
+
+# --- 1. huge numbers and writer failures ---------------------------------------------
+
+
+@pytest.mark.parametrize("after", [2**63, 2**64 + 5, 10**40])
+def test_resume_after_beyond_64_bits_is_invalid_and_connection_lives(
+    client: Any, after: int
+) -> None:
+    ws = client.connect(client.token("carol"))
+    try:
+        reply = request(ws, {"type": "resume", "id": 1, "after": after})
+        assert (reply["type"], reply["code"], reply["field"]) == ("error", "invalid_field", "after")
+        assert request(ws, {"type": "ping", "id": 2})["type"] == "pong"
+        for name, kind in (("seq", "ack"), ("version", "state.resume")):
+            bad = request(ws, {"type": kind, "id": name, name: 2**63})
+            assert (bad["code"], bad["field"]) == ("invalid_field", name)
+        bad = request(ws, {"type": "state.patch", "id": "p", "base_version": 2**63, "patch": {}})
+        assert (bad["code"], bad["field"]) == ("invalid_field", "base_version")
+        assert request(ws, {"type": "ping", "id": 3})["type"] == "pong"
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("value", [str(2**63), "9" * 19, "1" * 40])
+def test_handshake_resume_after_beyond_64_bits_is_refused(client: Any, value: str) -> None:
+    with pytest.raises(websocket.WebSocketBadStatusException) as caught:
+        websocket.create_connection(
+            f"{client.ws_url}?resume_after={value}",
+            header=[f"Authorization: Bearer {client.token('carol')}"],
+            timeout=5,
+        ).close()
+    assert caught.value.status_code == 400
+    assert json.loads(caught.value.resp_body)["error"] == "invalid_request"
+
+
+def test_writer_failure_closes_with_1011_and_logs_a_warning(
+    make_service: Callable[..., ServiceProcess],
+    client_for: Any,
+    raw_socket: Any,
+    poll: Callable[..., bool],
+    tmp_path: Path,
+) -> None:
+    python = faulty_python(
+        tmp_path,
+        """
+        import refservice.store as store
+        original = store.Store.events_from
+        def events_from(self, username, first_seq, limit=500):
+            if username == "carol":
+                raise RuntimeError("injected writer failure")
+            return original(self, username, first_seq, limit)
+        store.Store.events_from = events_from
+        """,
+    )
+    service = make_service(python=python)
+    client = client_for(service)
+    raw = raw_socket(service.ws_url, client.token("carol"))
+    welcome = raw.read_text()
+    assert welcome["type"] == "welcome"
+    code, reason, _ = raw.read_until_close()
+    assert (code, reason) == (1011, "internal error")
+    assert poll(lambda: client.open_connections("carol") == 0)
+    log = service.log_tail(200)
+    assert any(
+        "WARNING" in line and welcome["connection_id"] in line for line in log.splitlines()
+    ), log
+    # Other users are unaffected.
+    other = client.connect(client.token("bob"))
+    assert request(other, {"type": "ping", "id": 1})["type"] == "pong"
+    other.close()
