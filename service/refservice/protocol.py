@@ -326,8 +326,7 @@ class DurableHandlers:
 
     def resume(self, session: Session, message: Message) -> list[Reply]:
         after = _count(message, "after")
-        acked, _ = self.store.queue_position(session.user)
-        from_seq = max(acked, after) + 1
+        from_seq = delivery_start(*self.store.queue_position(session.user), after)
         session.effects.append(RestartDelivery(from_seq))
         return [_with_id({"type": "resumed", "from_seq": from_seq}, message)]
 
@@ -378,6 +377,15 @@ class DurableHandlers:
             _with_id({"type": "state.resumed", "version": since.version, "mode": mode}, message)
         )
         return replies
+
+
+def delivery_start(acked: int, latest: int, after: int) -> int:
+    """The first seq to deliver for a ``resume_after``/``resume`` of ``after``.
+
+    ``after`` beyond ``latest`` is clamped to ``latest``: otherwise the events published
+    next (seqs up to ``after``) would silently never reach the connection.
+    """
+    return max(acked, min(after, latest)) + 1
 
 
 def publish(
@@ -479,7 +487,7 @@ class Protocol:
         if self.store is None:
             return welcome(session)
         acked, latest = self.store.queue_position(session.user)
-        session.delivery_from = max(acked, session.resume_after) + 1
+        session.delivery_from = delivery_start(acked, latest, session.resume_after)
         return welcome(session, position=(acked, latest))
 
     def parse(self, text: str) -> Message | list[Reply]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import websocket
 from refservice_wire import recv
 
@@ -118,3 +119,58 @@ def test_writer_failure_closes_with_1011_and_logs_a_warning(
     other = client.connect(client.token("bob"))
     assert request(other, {"type": "ping", "id": 1})["type"] == "pong"
     other.close()
+
+
+# --- 2. resume beyond latest_seq -----------------------------------------------------
+
+
+def _publisher_headers(client: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.token('publisher')}"}
+
+
+def _publish(client: Any, headers: dict[str, str], user: str, data: Any) -> int:
+    response = requests.post(
+        f"{client.http_url}/events", json={"user": user, "data": data}, headers=headers, timeout=5
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["deliveries"][0]["seq"])
+
+
+def test_handshake_resume_after_beyond_latest_is_clamped(
+    make_service: Callable[..., ServiceProcess], client_for: Any
+) -> None:
+    client = client_for(make_service())
+    headers = _publisher_headers(client)
+    _publish(client, headers, "bob", "old")
+    for query in (f"?resume_after={MAX_SEQ}", "?resume_after=100"):
+        ws = websocket.create_connection(
+            client.ws_url + query,
+            header=[f"Authorization: Bearer {client.token('bob')}"],
+            timeout=5,
+        )
+        welcome = recv(ws)
+        assert welcome["type"] == "welcome" and welcome["latest_seq"] >= 1
+        seqs = [_publish(client, headers, "bob", n) for n in range(3)]
+        # Before the clamp these seqs (all below S) were silently skipped.
+        assert seqs[0] == welcome["latest_seq"] + 1
+        assert [recv(ws)["seq"] for _ in seqs] == seqs
+        ws.close()
+
+
+def test_resume_message_beyond_latest_is_clamped(
+    make_service: Callable[..., ServiceProcess], client_for: Any
+) -> None:
+    client = client_for(make_service())
+    headers = _publisher_headers(client)
+    ws = client.connect(client.token("bob"))
+    try:
+        first = _publish(client, headers, "bob", "a")
+        assert recv(ws)["seq"] == first
+        for after in (first + 1000, MAX_SEQ):
+            resumed = request(ws, {"type": "resume", "id": "r", "after": after})
+            assert resumed == {"type": "resumed", "id": "r", "from_seq": first + 1}
+        live = _publish(client, headers, "bob", "b")
+        event = recv(ws)
+        assert (event["type"], event["seq"]) == ("event", live)
+    finally:
+        ws.close()
