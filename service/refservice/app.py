@@ -40,6 +40,8 @@ from refservice.protocol import (
     CLOSE_INTERNAL_ERROR_REASON,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_CONNECTIONS_REASON,
+    CLOSE_TOO_SLOW,
+    CLOSE_TOO_SLOW_REASON,
     MAX_SEQ,
     MAX_TOPIC_LENGTH,
     Effect,
@@ -141,13 +143,52 @@ class Connection:
         self.generation = 0
         self.events_pending = True
         self.outbox: deque[str | bytes] = deque()
+        self.outbox_bytes = 0
+        # Set when the outbox overflowed: nothing more is queued, the close is under way.
+        self.closing = False
         self.wake = asyncio.Event()
         self.wake.set()
         self.task: asyncio.Task[None] | None = None
 
     def push(self, data: str | bytes) -> None:
+        if self.closing:
+            return
         self.outbox.append(data)
+        self.outbox_bytes += _size(data)
+        settings = self.services.settings
+        if (
+            len(self.outbox) > settings.max_outbox_messages
+            or self.outbox_bytes > settings.max_outbox_bytes
+        ):
+            self._overflow()
+            return
         self.wake.set()
+
+    def _overflow(self) -> None:
+        """The client does not read fast enough: drop its outbox and close with 4009.
+
+        The writer is cancelled (it may be blocked on a full TCP buffer) and the close
+        frame goes out as soon as the socket is writable; the memory held for this
+        connection is bounded from now on, and other connections are not affected.
+        """
+        logger.warning(
+            "Closing connection %s for %s with %d: %d messages (%d bytes) waiting to be sent",
+            self.session.connection_id,
+            self.session.user,
+            CLOSE_TOO_SLOW,
+            len(self.outbox),
+            self.outbox_bytes,
+        )
+        self.closing = True
+        self.outbox.clear()
+        self.outbox_bytes = 0
+        if self.task is not None:
+            self.task.cancel()
+        task = asyncio.get_running_loop().create_task(
+            _close(self.websocket, CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON)
+        )
+        self.services.background.add(task)
+        task.add_done_callback(self.services.background.discard)
 
     def notify(self) -> None:
         self.events_pending = True
@@ -193,7 +234,9 @@ class Connection:
 
     async def _flush(self) -> None:
         while self.outbox:
-            await _send(self.services, self.websocket, self.outbox.popleft())
+            data = self.outbox.popleft()
+            self.outbox_bytes -= _size(data)
+            await _send(self.services, self.websocket, data)
 
     async def _deliver(self) -> None:
         services, generation = self.services, self.generation
@@ -496,6 +539,11 @@ def _token_response(services: Services, username: str) -> JSONResponse:
     )
 
 
+def _size(data: str | bytes) -> int:
+    """Bytes of a frame's payload (UTF-8 for text)."""
+    return len(data) if isinstance(data, bytes) else len(data.encode())
+
+
 async def _send(services: Services, websocket: WebSocket, data: str | bytes) -> None:
     if isinstance(data, bytes):
         await websocket.send_bytes(data)
@@ -602,6 +650,8 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
                 close_code = event.get("code")
                 break
             metrics.message_received()
+            if connection.closing:  # closed for being too slow: ignore what it still sends
+                continue
             for data in await _handle(services, connection, event):
                 connection.push(data)
     except WebSocketDisconnect as disconnect:

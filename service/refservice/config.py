@@ -72,6 +72,8 @@ class Settings:
     users: tuple[UserSpec, ...] = DEFAULT_USERS
     max_queue_length: int = 10000
     state_history: int = 100
+    max_outbox_messages: int = 1000
+    max_outbox_bytes: int = 16 * 1024 * 1024
     bind_timeout: float = 0.0
     log_level: str = "info"
     parent_pid: int | None = None
@@ -120,6 +122,10 @@ class Settings:
             raise ConfigError("At least one user must be configured.")
         if self.max_queue_length < 1:
             raise ConfigError("max_queue_length must be at least 1.")
+        if self.max_outbox_messages < 1:
+            raise ConfigError("max_outbox_messages must be at least 1.")
+        if self.max_outbox_bytes < 1:
+            raise ConfigError("max_outbox_bytes must be at least 1.")
         if self.state_history < 0:
             raise ConfigError("state_history must not be negative.")
         if self.bind_timeout < 0:
@@ -406,6 +412,22 @@ OPTIONS: tuple[Option, ...] = (
         parse_count,
         "State patches kept per user for state.resume; older clients get a snapshot.",
         "COUNT",
+    ),
+    Option(
+        "max_outbox_messages",
+        "--max-outbox-messages",
+        "REFSERVICE_MAX_OUTBOX_MESSAGES",
+        parse_count,
+        "Most messages waiting to be sent on one connection; beyond it closes with 4009.",
+        "COUNT",
+    ),
+    Option(
+        "max_outbox_bytes",
+        "--max-outbox-bytes",
+        "REFSERVICE_MAX_OUTBOX_BYTES",
+        parse_size,
+        "Most bytes waiting to be sent on one connection; beyond it closes with 4009.",
+        "BYTES",
     ),
     Option(
         "bind_timeout",

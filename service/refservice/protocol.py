@@ -58,6 +58,8 @@ CLOSE_IDLE_TIMEOUT = 4000
 CLOSE_IDLE_TIMEOUT_REASON = "idle timeout"
 CLOSE_TOO_MANY_CONNECTIONS = 4008
 CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
+CLOSE_TOO_SLOW = 4009
+CLOSE_TOO_SLOW_REASON = "client too slow"
 # Stack-level code the application also uses: its writer task failed unexpectedly.
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_INTERNAL_ERROR_REASON = "internal error"

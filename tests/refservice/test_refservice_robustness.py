@@ -6,6 +6,8 @@ Every test runs a real service process and talks to it over real sockets.
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import sys
 import textwrap
 from collections.abc import Callable
@@ -174,3 +176,74 @@ def test_resume_message_beyond_latest_is_clamped(
         assert (event["type"], event["seq"]) == ("event", live)
     finally:
         ws.close()
+
+
+# --- 3. bounded outbox ---------------------------------------------------------------
+
+SMALL_BUFFER = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
+
+
+def _close_code(ws: websocket.WebSocket) -> tuple[int, str, int]:
+    """Read everything up to the close frame: ``(code, reason, data frames before it)``."""
+    frames = 0
+    while True:
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return struct.unpack("!H", frame.data[:2])[0], frame.data[2:].decode(), frames
+        if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+            frames += 1
+
+
+@pytest.mark.parametrize("limits", [{"max_outbox_messages": 20}, {"max_outbox_bytes": 256 * 1024}])
+def test_tab_that_never_reads_pushes_is_closed_with_4009(
+    make_service: Callable[..., ServiceProcess],
+    client_for: Any,
+    poll: Callable[..., bool],
+    limits: dict[str, int],
+) -> None:
+    service = make_service(heartbeat_interval=0, **limits)
+    client = client_for(service)
+    slow = client.connect(client.token("alice"), sockopt=SMALL_BUFFER)
+    fast = client.connect(client.token("alice"))
+    bystander = client.connect(client.token("bob"))
+    version = request(fast, {"type": "state.get", "id": "g"})["version"]
+    big = "x" * 30000
+    closed_after = None
+    for n in range(600):
+        reply = request(
+            fast,
+            {"type": "state.patch", "id": n, "base_version": version + n, "patch": {"k": big}},
+        )
+        assert reply["type"] == "state.patched", reply
+        if "with 4009" in service.log_tail(20):
+            closed_after = n
+            break
+    assert closed_after is not None, "the slow tab was never closed"
+    # The writer stopped queueing: the slow tab gets what was already in flight, then 4009.
+    code, reason, _ = _close_code(slow)
+    assert (code, reason) == (4009, "client too slow")
+    # The sender and other users are unaffected.
+    assert request(fast, {"type": "ping", "id": "p"})["type"] == "pong"
+    assert request(bystander, {"type": "ping", "id": "p"})["type"] == "pong"
+    assert poll(lambda: client.open_connections("alice") == 1)
+    fast.close()
+    bystander.close()
+
+
+def test_client_that_never_reads_its_replies_is_closed_with_4009(
+    make_service: Callable[..., ServiceProcess], client_for: Any
+) -> None:
+    client = client_for(make_service(heartbeat_interval=0, max_outbox_messages=20))
+    ws = client.connect(client.token("carol"), sockopt=SMALL_BUFFER)
+    payload = "y" * 30000
+    try:
+        for n in range(600):
+            ws.send(json.dumps({"type": "echo", "id": n, "payload": payload}))
+    except (OSError, websocket.WebSocketException):
+        pass  # the server may already have closed
+    code, reason, frames = _close_code(ws)
+    assert (code, reason) == (4009, "client too slow")
+    assert frames < 600
+    other = client.connect(client.token("carol"))
+    assert request(other, {"type": "ping", "id": 1})["type"] == "pong"
+    other.close()
