@@ -369,7 +369,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         valid = await run_in_threadpool(services.store.verify_password, username, password)
         if not valid:
             return error_response(401, "invalid_credentials", "Wrong user name or password.")
-        return _token_response(services, username)
+        return await _token_response(services, username)
 
     @app.post("/auth/refresh", response_model=None)
     async def refresh(request: Request) -> JSONResponse:
@@ -381,10 +381,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             return error_response(400, "invalid_request", "'refresh_token' must be a string.")
         try:
             claims = services.tokens.verify(refresh_token, "refresh")
-            _check_user(services, claims["sub"])
+            await _check_user(services, claims["sub"])
         except TokenError as error:
             return token_error_response(error)
-        return _token_response(services, claims["sub"])
+        return await _token_response(services, claims["sub"])
 
     @app.post("/events", response_model=None)
     async def post_events(request: Request) -> JSONResponse:
@@ -392,7 +392,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
             claims = services.tokens.verify(
                 bearer_token(request.headers.get("authorization")), "access"
             )
-            _check_user(services, claims["sub"])
+            await _check_user(services, claims["sub"])
         except TokenError as error:
             return token_error_response(error)
         roles = claims.get("roles")
@@ -487,7 +487,7 @@ async def _authenticate(services: Services, websocket: WebSocket) -> dict[str, A
     try:
         token = extract_token(websocket)
         claims = services.tokens.verify(token, "access")
-        _check_user(services, claims["sub"])
+        await _check_user(services, claims["sub"])
     except TokenError as error:
         logger.info("Refused WebSocket handshake: %s", error.reason)
         await websocket.send_denial_response(token_error_response(error))
@@ -522,13 +522,16 @@ async def _conformance_echo(services: Services, websocket: WebSocket) -> None:
                 await websocket.send_bytes(message.get("bytes") or b"")
 
 
-def _check_user(services: Services, username: str) -> None:
-    if not services.store.user_exists(username):
+async def _check_user(services: Services, username: str) -> None:
+    # On the database thread: the store's lock may be held through a slow commit, and
+    # waiting for it on the event loop would stall every connection and /health.
+    if not await services.db(services.store.user_exists, username):
         raise TokenError("unknown_user", f"User {username!r} does not exist.")
 
 
-def _token_response(services: Services, username: str) -> JSONResponse:
-    pair = services.tokens.issue_pair(username, services.store.user_roles(username))
+async def _token_response(services: Services, username: str) -> JSONResponse:
+    roles = await services.db(services.store.user_roles, username)
+    pair = services.tokens.issue_pair(username, roles)
     return JSONResponse(
         {
             "access_token": pair.access_token,

@@ -10,6 +10,8 @@ import socket
 import struct
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -247,3 +249,62 @@ def test_client_that_never_reads_its_replies_is_closed_with_4009(
     other = client.connect(client.token("carol"))
     assert request(other, {"type": "ping", "id": 1})["type"] == "pong"
     other.close()
+
+
+# --- 4. user look-ups off the event loop ---------------------------------------------
+
+SLOW_COMMIT = 1.5
+
+
+def test_user_lookups_do_not_block_the_event_loop_during_a_slow_commit(
+    make_service: Callable[..., ServiceProcess], client_for: Any, tmp_path: Path
+) -> None:
+    python = faulty_python(
+        tmp_path,
+        f"""
+        import time
+        import refservice.store as store
+        original = store.Store.publish
+        def publish(self, **options):
+            with self._lock:  # a commit that holds the store lock for a long time
+                time.sleep({SLOW_COMMIT})
+            return original(self, **options)
+        store.Store.publish = publish
+        """,
+    )
+    client = client_for(make_service(python=python))
+    headers = _publisher_headers(client)
+    ws = client.connect(client.token("alice"))
+    results: list[int] = []
+
+    def post() -> None:
+        response = requests.post(
+            f"{client.http_url}/events",
+            json={"user": "bob", "data": 1},
+            headers=headers,
+            timeout=10,
+        )
+        results.append(response.status_code)
+
+    first = threading.Thread(target=post)
+    first.start()
+    time.sleep(0.2)  # the first publish now holds the lock
+    # These look users up (user_exists, user_roles) while the lock is held.
+    second = threading.Thread(target=post)
+    second.start()
+    login = threading.Thread(target=client.login, args=("carol",))
+    login.start()
+    time.sleep(0.2)
+    try:
+        started = time.monotonic()
+        health = requests.get(f"{client.http_url}/health", timeout=10)
+        assert health.status_code == 200
+        assert time.monotonic() - started < SLOW_COMMIT / 3
+        started = time.monotonic()
+        assert request(ws, {"type": "ping", "id": "p"})["type"] == "pong"
+        assert time.monotonic() - started < SLOW_COMMIT / 3
+    finally:
+        for thread in (first, second, login):
+            thread.join()
+        ws.close()
+    assert results == [201, 201]
