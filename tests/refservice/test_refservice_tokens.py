@@ -77,8 +77,8 @@ def test_token_ids_are_unique(tokens: TokenService) -> None:
         ("not-a-jwt", "malformed_token"),
         ("a.b.c", "malformed_token"),
         (jwt.encode(claims(exp=int(time.time()) - 10), SECRET, "HS256"), "token_expired"),
-        (jwt.encode(claims(nbf=int(time.time()) + 100), SECRET, "HS256"), "token_not_yet_valid"),
-        (jwt.encode(claims(iat=int(time.time()) + 100), SECRET, "HS256"), "token_not_yet_valid"),
+        (jwt.encode(claims(nbf=int(time.time()) + 86400), SECRET, "HS256"), "token_not_yet_valid"),
+        (jwt.encode(claims(iat=int(time.time()) + 86400), SECRET, "HS256"), "token_not_yet_valid"),
         (
             jwt.encode(claims(), "another-secret-of-sufficient-length!!", "HS256"),
             "invalid_signature",
