@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 import websocket
-from refservice_wire import TIMEOUT, nothing_more, recv
+from refservice_wire import TIMEOUT, nothing_more, recv, request
 
 from ReferenceServiceLibrary.process import ServiceProcess
 
@@ -48,16 +48,6 @@ class Queue:
         welcome = json.loads(ws.recv())
         assert welcome["type"] == "welcome", welcome
         return ws, welcome
-
-
-def request(ws: websocket.WebSocket, message: dict[str, Any]) -> dict[str, Any]:
-    """Send ``message`` and return the reply with its id, skipping events that arrive first."""
-    ws.send(json.dumps(message))
-    while True:
-        reply = recv(ws)
-        if reply.get("id") == message["id"]:
-            return reply
-        assert reply["type"] == "event", reply
 
 
 def events(ws: websocket.WebSocket, count: int) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 import websocket
-from refservice_wire import recv
+from refservice_wire import recv, request
 
 from ReferenceServiceLibrary.process import ServiceProcess
 
@@ -42,16 +42,6 @@ def faulty_python(tmp_path: Path, patch: str) -> str:
     wrapper.write_text(f'#!/bin/sh\nshift 2\nexec "{sys.executable}" "{script}" "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
-
-
-def request(ws: websocket.WebSocket, message: dict[str, Any]) -> dict[str, Any]:
-    """Send ``message``; the reply with its id (events arriving first are skipped)."""
-    ws.send(json.dumps(message))
-    while True:
-        reply = recv(ws)
-        if reply.get("id") == message["id"]:
-            return reply
-        assert reply["type"] == "event", reply
 
 
 # --- 1. huge numbers and writer failures ---------------------------------------------
