@@ -51,12 +51,15 @@ Binary Frames Are Echoed As Binary
     Should Be Equal    ${reply}    ${data}
 
 A Burst Of Messages Is Answered Completely
-    [Documentation]    Protects against lost replies under a quick burst of 50 requests.
+    [Documentation]    Protects against lost replies under a quick burst of 50 requests: every
+    ...    request id is answered exactly once, with its payload.
     FOR    ${i}    IN RANGE    50
-        Send Json Message    {"type": "echo", "id": ${i}, "payload": "burst"}
+        Send Json Message    {"type": "echo", "id": ${i}, "payload": "burst ${i}"}
     END
-    ${replies}    Wait For Messages    50    type=echo    payload=burst
-    Length Should Be    ${replies}    50
+    @{replies}    Wait For Sequence    0    49    field=id    type=echo    duplicates=fail
+    FOR    ${i}    ${reply}    IN ENUMERATE    @{replies}
+        Should Be Equal    ${reply}[payload]    burst ${i}    msg=Reply ${i} carries another payload.
+    END
 
 Message Near The Size Limit Is Accepted
     [Documentation]    Protects the configured maximum: a message just under it round-trips.

@@ -59,8 +59,7 @@ Many Bad Messages Do Not Close The Connection
     FOR    ${i}    IN RANGE    20
         Send Text Message    garbage ${i}
     END
-    ${errors}    Wait For Messages    20    type=error    code=invalid_json
-    Length Should Be    ${errors}    20
+    Wait For Messages    20    type=error    code=invalid_json
     Connection Should Be Open
     Echo Should Round Trip    survived
 

@@ -16,23 +16,26 @@ Test Tags         p2    ordering
 
 
 *** Variables ***
-${PUBLISHERS}              4
-${EVENTS_PER_PUBLISHER}    50
-${BURST}                   100
+${PUBLISHERS}              ${4}
+${EVENTS_PER_PUBLISHER}    ${50}
+${BURST}                   ${100}
 
 
 *** Test Cases ***
 Events From Concurrent Publishers Keep One Order In Every Tab
     [Documentation]    Protects per-user ordering: ${PUBLISHERS} publishers interleave their events;
-    ...    both of the user's tabs get every event once, in seq order with no gaps, in the same order.
+    ...    both of the user's tabs get every event once, in seq order with no gaps, the same events.
     ${last}    Start From An Empty Queue    tab1    ${USER_NAME}    ${USER_PASSWORD}
     Open Authenticated Connection    tab2
     Open Publishers
     Publish Interleaved    ${USER_NAME}
     ${total}    Evaluate    ${PUBLISHERS} * ${EVENTS_PER_PUBLISHER}
-    ${in_tab1}    Wait For Events    ${total}    connection=tab1
-    ${in_tab2}    Wait For Events    ${total}    connection=tab2
-    Tabs Should Have The Same Complete Events    ${in_tab1}    ${in_tab2}    ${last + 1}    ${last + ${total}}
+    ${in_tab1}    Wait For Event Seqs    ${last + 1}    ${last + ${total}}    connection=tab1
+    ...    duplicates=fail    ordered=${TRUE}
+    ${in_tab2}    Wait For Event Seqs    ${last + 1}    ${last + ${total}}    connection=tab2
+    ...    duplicates=fail    ordered=${TRUE}
+    Lists Should Be Equal    ${in_tab1}    ${in_tab2}
+    ...    msg=The tabs got the same seqs but not the same events.
     Each Publisher's Events Should Keep Their Order    ${in_tab1}
 
 Replies To A Burst Come Back In Request Order
@@ -55,10 +58,10 @@ Topic Events Keep Each Subscriber's Order
     FOR    ${n}    IN RANGE    20
         Publish Event    ${{ {"n": $n} }}    topic=ordering-news    connection=alice
     END
-    ${to_alice}    Wait For Events    20    connection=alice
-    ${to_bob}    Wait For Events    20    connection=bob
-    Events Should Be Complete    ${to_alice}    ${alice_last + 1}    ${alice_last + 20}
-    Events Should Be Complete    ${to_bob}    ${bob_last + 1}    ${bob_last + 20}
+    Wait For Event Seqs    ${alice_last + 1}    ${alice_last + 20}    connection=alice
+    ...    duplicates=fail    ordered=${TRUE}
+    ${to_bob}    Wait For Event Seqs    ${bob_last + 1}    ${bob_last + 20}    connection=bob
+    ...    duplicates=fail    ordered=${TRUE}
     Sequence Should Be Continuous    ${to_bob}    field=data.n    start=0
 
 
@@ -71,25 +74,21 @@ Open Publishers
 
 Publish Interleaved
     [Documentation]    Every publisher sends its events in turn, one each round, without waiting for
-    ...    the answers, so the service handles them concurrently. Data: ``{"p": publisher, "n": count}``.
+    ...    the answers, so the service handles them concurrently. Data: ``{"p": publisher, "n": count}``;
+    ...    each publisher's request ids count from 0 like ``n``.
     [Arguments]    ${user}
+    VAR    &{to}    user=${user}
     FOR    ${n}    IN RANGE    ${EVENTS_PER_PUBLISHER}
         FOR    ${p}    IN RANGE    ${PUBLISHERS}
-            Send Json Message
-            ...    {"type": "publish", "id": "${p}-${n}", "to": {"user": "${user}"}, "data": {"p": ${p}, "n": ${n}}}
-            ...    connection=publisher${p}
+            VAR    &{data}    p=${p}    n=${n}
+            VAR    &{request}    type=publish    id=${n}    to=${to}    data=${data}
+            Send Json Message    ${request}    connection=publisher${p}
         END
     END
     FOR    ${p}    IN RANGE    ${PUBLISHERS}
-        Wait For Messages    ${EVENTS_PER_PUBLISHER}    type=published    connection=publisher${p}
+        Wait For Sequence    0    ${EVENTS_PER_PUBLISHER - 1}    field=id    type=published
+        ...    duplicates=fail    connection=publisher${p}
     END
-
-Tabs Should Have The Same Complete Events
-    [Documentation]    Both tabs got the seqs ``${first}`` to ``${last}`` once each, in the same order.
-    [Arguments]    ${in_tab1}    ${in_tab2}    ${first}    ${last}
-    Events Should Be Complete    ${in_tab1}    ${first}    ${last}
-    Events Should Be Complete    ${in_tab2}    ${first}    ${last}
-    Lists Should Be Equal    ${in_tab1}    ${in_tab2}
 
 Each Publisher's Events Should Keep Their Order
     [Documentation]    Within the user's events, each publisher's own events keep the order it sent them.

@@ -18,23 +18,26 @@ Test Tags         p2    state
 
 *** Variables ***
 # Patches the service keeps for catching up; a tab that missed more gets a snapshot.
-${STATE_HISTORY}    5
+${STATE_HISTORY}    ${5}
 
 
 *** Test Cases ***
 Stale Edit Gets A Conflict And Recovers
     [Documentation]    Protects concurrent edits: the tab editing an old version gets ``conflict`` with
-    ...    the current version and document, retries on it, and both tabs end on the same state.
+    ...    the current version and document, retries on it, and both tabs' views (built from what
+    ...    each was sent) end on the service's state.
     ${base}    Get State    connection=tab1
-    ${version}    Patch Should Be Applied    ${{ {"title": "from tab 1"} }}    ${base}[version]
-    ...    connection=tab1
+    ${version}    ${view1}    Patch The View    ${base}    ${{ {"title": "from tab 1"} }}    tab1
     ${conflict}    Patch Should Conflict    ${{ {"title": "from tab 2"} }}    ${base}[version]
     ...    connection=tab2
     Should Be Equal As Integers    ${conflict}[current_version]    ${version}
-    Should Be Equal    ${conflict}[doc][title]    from tab 1
-    Patch Should Be Applied    ${{ {"body": "tab 2 retried"} }}    ${conflict}[current_version]
-    ...    connection=tab2
-    Tabs Should Show The Same State
+    Should Be Equal    ${conflict}[doc]    ${view1}
+    ...    msg=The conflict carries ${conflict}[doc], not tab 1's document ${view1}.    values=False
+    VAR    &{current}    version=${conflict}[current_version]    doc=${conflict}[doc]
+    ${final}    ${view2}    Patch The View    ${current}    ${{ {"body": "tab 2 retried"} }}    tab2
+    ${view1}    Apply The Update To    ${view1}    ${final}    connection=tab1
+    View Should Match The Service    ${final}    ${view1}    connection=tab1
+    View Should Match The Service    ${final}    ${view2}    connection=tab2
 
 Changes Reach The Other Tab
     [Documentation]    Protects live sync: a patch in one tab arrives in the other as ``state.updated``
@@ -47,29 +50,31 @@ Changes Reach The Other Tab
 
 Offline Tab Catches Up With The Missed Patches
     [Documentation]    Protects convergence after a short absence: the tab resumes from its version
-    ...    and gets every missed patch, in version order, then shows the same state.
+    ...    and gets every missed patch, in version order, and its view built from them is the
+    ...    service's state.
     ${base}    Get State    connection=tab2
     Close Connection    connection=tab2
-    Make Patches    3    ${base}[version]    connection=tab1
+    ${version}    Make Patches    3    ${base}[version]    connection=tab1
     Reconnect    tab2
     ${resumed}    Resume State    ${base}[version]    connection=tab2
     Should Be Equal    ${resumed}[mode]    patches
-    @{updates}    Wait For Messages    3    type=state.updated    connection=tab2
-    Sequence Should Be Continuous    ${updates}    field=version    start=${{ $base["version"] + 1 }}
-    Tabs Should Show The Same State
+    Should Be Equal As Integers    ${resumed}[version]    ${version}
+    @{updates}    Wait For Sequence    ${{ $base["version"] + 1 }}    ${version}    field=version
+    ...    type=state.updated    ordered=${TRUE}    connection=tab2
+    ${view}    Apply Updates    ${base}[doc]    ${updates}
+    View Should Match The Service    ${version}    ${view}    connection=tab2
 
 Long Offline Tab Gets A Snapshot
     [Documentation]    Protects convergence after a long absence: more missed patches than the service
-    ...    keeps means a full snapshot instead, and the tab ends on the same state.
+    ...    keeps means a full snapshot instead, and that snapshot is the service's state.
     ${base}    Get State    connection=tab2
     Close Connection    connection=tab2
-    Make Patches    ${{ int($STATE_HISTORY) + 3 }}    ${base}[version]    connection=tab1
+    ${version}    Make Patches    ${STATE_HISTORY + 3}    ${base}[version]    connection=tab1
     Reconnect    tab2
     ${resumed}    Resume State    ${base}[version]    connection=tab2
     Should Be Equal    ${resumed}[mode]    snapshot
-    ${snapshot}    Wait For Message    type=state    connection=tab2
-    Should Be Equal As Integers    ${snapshot}[version]    ${resumed}[version]
-    Tabs Should Show The Same State
+    ${snapshot}    Wait For Message    type=state    version=${version}    connection=tab2
+    View Should Match The Service    ${snapshot}[version]    ${snapshot}[doc]    connection=tab2
 
 
 *** Keywords ***
@@ -78,17 +83,20 @@ Open Two Tabs
     Open Authenticated Connection    tab1
     Open Authenticated Connection    tab2
 
+Patch The View
+    [Documentation]    Patches the state the tab ``${connection}`` knows (``${known}``: ``version`` and
+    ...    ``doc``) and returns the new version and the tab's view with the patch applied.
+    [Arguments]    ${known}    ${patch}    ${connection}
+    ${version}    Patch Should Be Applied    ${patch}    ${known}[version]    connection=${connection}
+    ${view}    Apply Merge Patch    ${known}[doc]    ${patch}
+    RETURN    ${version}    ${view}
+
 Make Patches
-    [Documentation]    Makes ``${count}`` patches in a row from ``${version}``; returns the last version.
+    [Documentation]    Makes ``${count}`` patches in a row from ``${version}``, each adding its own field
+    ...    (``step0``, ``step1``...), so a view that missed or garbled one differs. Returns the last version.
     [Arguments]    ${count}    ${version}    ${connection}
     FOR    ${n}    IN RANGE    ${count}
-        ${version}    Patch Should Be Applied    ${{ {"step": $n} }}    ${version}    connection=${connection}
+        VAR    &{patch}    step${n}=${n}
+        ${version}    Patch Should Be Applied    ${patch}    ${version}    connection=${connection}
     END
     RETURN    ${version}
-
-Tabs Should Show The Same State
-    [Documentation]    Both tabs read the same version and document.
-    ${one}    Get State    connection=tab1
-    ${two}    Get State    connection=tab2
-    Should Be Equal    ${one}[version]    ${two}[version]
-    Should Be Equal    ${one}[doc]    ${two}[doc]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 Predicate = Callable[["Message"], bool]
 
@@ -88,6 +88,48 @@ class CloseInfo:
     at: float
 
 
+class Collector(Protocol):
+    """Decides, message by message, what a waiting keyword gathers and when it is done."""
+
+    def offer(self, message: Message) -> bool:
+        """Look at the next message; ``True`` when it belongs to the collection."""
+
+    @property
+    def finished(self) -> bool:
+        """Waiting longer cannot change the outcome."""
+
+    @property
+    def satisfied(self) -> bool:
+        """The collection is what was asked for: take its messages out of the inbox."""
+
+    def restart(self) -> None:
+        """Forget every offer: the inbox looks at its messages again from the start."""
+
+
+@dataclass
+class CountCollector:
+    """The first ``count`` messages that match ``predicate``."""
+
+    predicate: Predicate
+    count: int
+    gathered: int = 0
+
+    def offer(self, message: Message) -> bool:
+        if self.gathered < self.count and self.predicate(message):
+            self.gathered += 1
+            return True
+        return False
+
+    @property
+    def finished(self) -> bool:
+        return self.gathered >= self.count
+
+    satisfied = finished
+
+    def restart(self) -> None:
+        self.gathered = 0
+
+
 class Inbox:
     """Thread-safe store of received messages with blocking, selective take."""
 
@@ -112,6 +154,7 @@ class Inbox:
         """Put messages from an earlier connection in front, keeping their arrival data."""
         with self._condition:
             self._messages = [*messages, *self._messages]
+            self._removals += 1  # Positions moved: waiters rescan.
             self._condition.notify_all()
 
     def close(self, info: CloseInfo) -> None:
@@ -145,39 +188,51 @@ class Inbox:
         Returns fewer than ``count`` (and removes nothing) when time runs out or
         the connection closes first, so the caller can report how far it got.
         """
-        with self._condition:
-            matching = self._wait_for_matches(predicate, count, timeout)
-            if len(matching) == count:
-                taken = {id(m) for m in matching}
-                self._messages = [m for m in self._messages if id(m) not in taken]
-                self._removals += 1
-            return matching
+        return self.collect(CountCollector(predicate, count), timeout)
 
     def peek(self, predicate: Predicate, timeout: float) -> Message | None:
         """Return the first matching message without removing it, waiting up to ``timeout``."""
-        with self._condition:
-            matching = self._wait_for_matches(predicate, 1, timeout)
-            return matching[0] if matching else None
+        found = self.collect(CountCollector(predicate, 1), timeout, remove=False)
+        return found[0] if found else None
 
-    def _wait_for_matches(self, predicate: Predicate, count: int, timeout: float) -> list[Message]:
+    def collect(
+        self, collector: Collector, timeout: float, *, remove: bool = True
+    ) -> list[Message]:
+        """Offer messages to ``collector``, waiting for new ones, until it is finished.
+
+        Returns the messages it took, in arrival order. They leave the inbox only
+        when the collector is satisfied (and ``remove`` is true): on a timeout, a
+        close or a failed collection everything stays for the failure message and
+        for later keywords. Gives up at once when the connection is closed.
+        """
+        with self._condition:
+            gathered = self._gather(collector, timeout)
+            if remove and collector.satisfied:
+                taken = {id(m) for m in gathered}
+                self._messages = [m for m in self._messages if id(m) not in taken]
+                self._removals += 1
+            return gathered
+
+    def _gather(self, collector: Collector, timeout: float) -> list[Message]:
         # Each wake-up looks only at messages not seen yet, so a long inbox does not
         # make every arrival cost a full scan while the reader waits for the lock.
         deadline = time.monotonic() + timeout
-        matching: list[Message] = []
+        gathered: list[Message] = []
         scanned, removals = 0, self._removals
         while True:
-            if removals != self._removals:  # Someone took messages: look again from the start.
-                matching, scanned, removals = [], 0, self._removals
-            while scanned < len(self._messages) and len(matching) < count:
+            if removals != self._removals:  # Messages left or moved: look again from the start.
+                collector.restart()
+                gathered, scanned, removals = [], 0, self._removals
+            while scanned < len(self._messages) and not collector.finished:
                 message = self._messages[scanned]
                 scanned += 1
-                if predicate(message):
-                    matching.append(message)
-            if len(matching) == count:
-                return matching
+                if collector.offer(message):
+                    gathered.append(message)
+            if collector.finished:
+                return gathered
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed is not None:
-                return matching
+                return gathered
             self._condition.wait(remaining)
 
     def wait_for_close(self, timeout: float) -> CloseInfo | None:

@@ -28,6 +28,12 @@ def _compiled_jsonpath(expression: str) -> Any:
         raise ValueError(f"Invalid JSONPath '{expression}': {error}") from None
 
 
+def check_path(path: str) -> None:
+    """Raise ``ValueError`` now, not while waiting, when ``path`` is a broken JSONPath."""
+    if path.startswith("$"):
+        _compiled_jsonpath(path)
+
+
 def lookup(document: Any, path: str) -> list[Any]:
     """All values at ``path`` in ``document``; empty when there are none."""
     if path.startswith("$"):
@@ -82,8 +88,7 @@ class Criteria:
 
     def __post_init__(self) -> None:
         for path in self.fields:
-            if path.startswith("$"):
-                _compiled_jsonpath(path)  # Fail early on a bad expression.
+            check_path(path)
         if self.regex is not None:
             try:
                 re.compile(self.regex)

@@ -1,7 +1,7 @@
 import threading
 import time
 
-from WebSocketLibrary.inbox import CloseInfo, Inbox
+from WebSocketLibrary.inbox import CloseInfo, CountCollector, Inbox
 
 
 def is_text(message):
@@ -91,3 +91,30 @@ def test_message_views():
     assert number.json == 42 and number.structured == "42"
     assert not binary.is_json and binary.structured == b"\xff" and binary.size == 1
     assert inbox.put("é").size == 2
+
+
+def test_collect_removes_only_what_a_satisfied_collector_gathered():
+    inbox = Inbox()
+    for data in ("a", b"b", "c"):
+        inbox.put(data)
+    gathered = inbox.collect(CountCollector(is_text, 2), 0)
+    assert [m.data for m in gathered] == ["a", "c"]
+    assert [m.data for m in inbox.snapshot()] == [b"b"]
+    assert inbox.collect(CountCollector(is_text, 1), 0) == []
+
+
+def test_collect_without_remove_leaves_the_inbox_as_it_is():
+    inbox = Inbox()
+    inbox.put("a")
+    assert [m.data for m in inbox.collect(CountCollector(is_text, 1), 0, remove=False)] == ["a"]
+    assert len(inbox) == 1
+
+
+def test_a_wait_rescans_when_older_messages_are_carried_in_front():
+    inbox = Inbox()
+    inbox.put("new")
+    earlier = Inbox()
+    kept = earlier.put("kept")
+    threading.Timer(0.05, inbox.carry_over, args=([kept],)).start()
+    gathered = inbox.take_many(is_text, 2, 2)
+    assert [m.data for m in gathered] == ["kept", "new"]

@@ -233,6 +233,16 @@ Enums And Bytes Convert
     Drop Connection    reset
     ${details}    Get Connection Details
     Should Contain    ${details.close_reason}    TCP reset
+
+Sequence Arguments Convert
+    Connect    ${URL}/echo
+    Send Json Message    {"seq": 1}
+    Send Json Message    {"seq": 1}
+    Run Keyword And Expect Error    *received seq 1 more than once*
+    ...    Wait For Sequence    1    2    duplicates=FAIL    timeout=1 s
+    Send Json Message    {"seq": 2}
+    ${events}    Wait For Sequence    1    2    duplicates=allow    ordered=yes
+    Should Be Equal    ${events}[1][seq]    ${2}
 """
 
 
@@ -253,9 +263,8 @@ def test_robot_run_converts_arguments_and_logs_a_masked_transcript(peer, tmp_pat
     tests = {test.name: test for test in result.suite.tests}
     echo, budgets = tests["Echo And Transcript"], tests["Budgets"]
     assert budgets.status == "PASS", budgets.message
-    assert tests["Enums And Bytes Convert"].status == "PASS", tests[
-        "Enums And Bytes Convert"
-    ].message
+    for name in ("Enums And Bytes Convert", "Sequence Arguments Convert"):
+        assert tests[name].status == "PASS", tests[name].message
     assert echo.status == "FAIL"
     assert (
         "did not receive a message where matching regex '.*' and arriving after the last send "

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robot.utils import secs_to_timestr
 
-from ..connection import WebSocketConnection
-from ..errors import NoConnectionError
+from ..connection import WebSocketConnection, describe_close
+from ..errors import NoConnectionError, WebSocketLibraryError
+from ..matchers import Criteria
 from ..transcript import preview
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ class LibraryComponent:
             return connection.options.timeout
         return self.library.timeout
 
+    def criteria(
+        self, fields: dict[str, Any], regex: str | None, arrived_after: float | None = None
+    ) -> Criteria:
+        """The criteria of a waiting keyword; a bad JSONPath or regex fails the keyword."""
+        try:
+            return Criteria(dict(fields), regex, arrived_after=arrived_after)
+        except ValueError as error:
+            raise WebSocketLibraryError(str(error)) from None
+
     def describe_inbox(self, connection: WebSocketConnection) -> str:
         """What arrived and is still unconsumed, for failure messages."""
         messages = connection.inbox.snapshot()
@@ -59,6 +69,14 @@ class LibraryComponent:
         header = f"Its inbox holds {len(messages)} unconsumed message(s)"
         header += f", the last {len(shown)}:" if older else ":"
         return "\n".join([header, *lines])
+
+
+def ended(target: WebSocketConnection, wanted: str, wait: float) -> str:
+    """How the wait for ``wanted`` ended without it."""
+    closed = target.closed
+    if closed is not None:
+        return f"was {describe_close(closed)} before it received {wanted}"
+    return f"did not receive {wanted} within {timestr(wait)}"
 
 
 def timestr(seconds: float) -> str:

@@ -8,12 +8,12 @@ from typing import Any
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..connection import WebSocketConnection, describe_close
+from ..connection import describe_close
 from ..errors import MessageTimeoutError, UnexpectedMessageError, WebSocketLibraryError
 from ..inbox import Message
 from ..matchers import Criteria
 from ..transcript import preview
-from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, capitalized, timestr
+from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, capitalized, ended, timestr
 
 
 class ReceivingKeywords(LibraryComponent):
@@ -118,7 +118,7 @@ class ReceivingKeywords(LibraryComponent):
         | `Wait For Message` | $.payload.user=alice | timeout=3s |
         | `Wait For Message` | regex=^\\{"type":"error" | connection=bob |
         """
-        return self._take(self._criteria(fields, regex), timeout, connection).structured
+        return self._take(self.criteria(fields, regex), timeout, connection).structured
 
     @keyword(tags=("messages", "receive", "wait"))
     def wait_for_messages(
@@ -140,14 +140,14 @@ class ReceivingKeywords(LibraryComponent):
             raise WebSocketLibraryError(
                 f"Wait For Messages needs a count of 1 or more, got {count}."
             )
-        criteria = self._criteria(fields, regex)
+        criteria = self.criteria(fields, regex)
         target = self.connection(connection)
         wait = self.seconds(timeout, target)
         messages = target.inbox.take_many(criteria, count, wait)
         if len(messages) < count:
             wanted = f"{count} messages {criteria.describe()}"
             raise MessageTimeoutError(
-                f"{capitalized(target.describe())} {_ended(target, wanted, wait)}: "
+                f"{capitalized(target.describe())} {ended(target, wanted, wait)}: "
                 f"only {len(messages)} matched. {self.describe_inbox(target)}"
             )
         return [m.structured for m in messages]
@@ -167,7 +167,7 @@ class ReceivingKeywords(LibraryComponent):
 
         | `Should Not Receive Message` | within=500ms | type=error |
         """
-        criteria = self._criteria(fields, regex)
+        criteria = self.criteria(fields, regex)
         target = self.connection(connection)
         found = target.inbox.peek(criteria, within.total_seconds())
         if found is not None:
@@ -221,7 +221,7 @@ class ReceivingKeywords(LibraryComponent):
             raise WebSocketLibraryError(
                 f"{capitalized(target.describe())} has sent nothing to time a reply against."
             )
-        criteria = self._criteria(fields, regex, arrived_after=sent_at)
+        criteria = self.criteria(fields, regex, arrived_after=sent_at)
         message = self._take(criteria, timeout, connection)
         took = message.monotonic - sent_at
         if took > budget.total_seconds():
@@ -276,14 +276,6 @@ class ReceivingKeywords(LibraryComponent):
 
     # Shared.
 
-    def _criteria(
-        self, fields: dict[str, Any], regex: str | None, arrived_after: float | None = None
-    ) -> Criteria:
-        try:
-            return Criteria(dict(fields), regex, arrived_after=arrived_after)
-        except ValueError as error:
-            raise WebSocketLibraryError(str(error)) from None
-
     def _take(
         self, criteria: Criteria, timeout: timedelta | None, connection: str | None
     ) -> Message:
@@ -293,15 +285,7 @@ class ReceivingKeywords(LibraryComponent):
         if message is None:
             wanted = "any message" if criteria.is_any else f"a message {criteria.describe()}"
             raise MessageTimeoutError(
-                f"{capitalized(target.describe())} {_ended(target, wanted, wait)}. "
+                f"{capitalized(target.describe())} {ended(target, wanted, wait)}. "
                 f"{self.describe_inbox(target)}"
             )
         return message
-
-
-def _ended(target: WebSocketConnection, wanted: str, wait: float) -> str:
-    """How the wait for ``wanted`` ended without it."""
-    closed = target.closed
-    if closed is not None:
-        return f"was {describe_close(closed)} before it received {wanted}"
-    return f"did not receive {wanted} within {timestr(wait)}"
