@@ -25,6 +25,7 @@ from ReferenceServiceLibrary import ServiceProcess
 from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
 from WebSocketLibrary.errors import ConnectionClosedError, HandshakeError
 from WebSocketLibrary.matchers import Criteria
+from WebSocketLibrary.sequences import Coverage, describe_ranges
 
 USER, PASSWORD = "alice", "alice-password"
 PUBLISHER, PUBLISHER_PASSWORD = "publisher", "publisher-password"
@@ -40,11 +41,8 @@ class Tally:
     """Event numbers whose request was cut by a crash: stored or not, nobody was told."""
     received: dict[int, int] = field(default_factory=dict)
     """seq -> event number, first arrival only."""
-    duplicates: int = 0
-    out_of_order: int = 0
-    highest_seq: int = 0
-    contiguous: int = 0
-    """The highest seq up to which every event has arrived."""
+    seqs: Coverage = field(default_factory=lambda: Coverage(first=1))
+    """Which seqs arrived, how often, in what order (the library's at-least-once accounting)."""
     publishing_done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -91,7 +89,7 @@ def consume(service: ServiceProcess, tally: Tally, stop: threading.Event, drop: 
     options = ConnectOptions(headers={"Authorization": f"Bearer {token}"}, timeout=5)
     acked = 0
     while not stop.is_set():
-        connection = _connect(service.ws_url, options, after=tally.contiguous, stop=stop)
+        connection = _connect(service.ws_url, options, after=tally.seqs.contiguous, stop=stop)
         if connection is None:
             return
         while not stop.is_set():
@@ -105,7 +103,7 @@ def consume(service: ServiceProcess, tally: Tally, stop: threading.Event, drop: 
                     break  # The service went away; reconnect.
                 continue
             _record(tally, message.json)
-            contiguous = tally.contiguous
+            contiguous = tally.seqs.contiguous
             if contiguous - acked >= ACK_EVERY:
                 ack = {"type": "ack", "id": f"ack-{contiguous}", "seq": contiguous}
                 try:
@@ -128,16 +126,8 @@ def _connect(url: str, options: ConnectOptions, after: int, stop: threading.Even
 
 
 def _record(tally: Tally, event: dict) -> None:
-    seq = event["seq"]
-    if seq in tally.received:
-        tally.duplicates += 1
-        return
-    if seq != tally.highest_seq + 1:
-        tally.out_of_order += 1
-    tally.highest_seq = max(tally.highest_seq, seq)
-    tally.received[seq] = event["data"]["n"]
-    while tally.contiguous + 1 in tally.received:
-        tally.contiguous += 1
+    if tally.seqs.add(event["seq"]):
+        tally.received[event["seq"]] = event["data"]["n"]
 
 
 def main() -> None:
@@ -189,11 +179,12 @@ def main() -> None:
           f" ({len(tally.ambiguous & arrived)} of them stored and delivered)")  # fmt: skip
     print(f"client drops / service kills      {done['drop']} / {done['kill']}")
     print(f"events received (unique seq)      {len(tally.received)}")
-    print(f"redelivered, removed by seq       {tally.duplicates}")
+    print(f"redelivered, removed by seq       {tally.seqs.duplicates}")
+    print(f"seqs never received (gaps)        {describe_ranges(tally.seqs.missing()) or 0}")
     print(f"lost                              {len(lost)}")
-    print(f"out of order                      {tally.out_of_order}")
+    print(f"out of order                      {len(tally.seqs.late)}")
     print(f"duration                          {elapsed:.1f} s")
-    if lost or tally.out_of_order:
+    if lost or tally.seqs.late or tally.seqs.missing():
         raise SystemExit(1)
 
 
