@@ -3,7 +3,9 @@
 Field names are dotted paths (``payload.items.0.name``) or JSONPath expressions
 starting with ``$`` (``$.payload.items[0].name``). Robot Framework hands values
 over as strings, so a string expectation also matches a JSON number, boolean or
-null written the same way (``id=7`` matches ``{"id": 7}``).
+null written the same way (``id=7`` matches ``{"id": 7}``), and an object or array
+given as JSON text, however spaced (``tags=[1,2]`` matches ``{"tags": [1, 2]}``).
+A field that is absent never matches.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def values_equal(actual: Any, expected: Any) -> bool:
         if _is_number(actual):
             try:
                 return float(expected) == actual
+            except ValueError:
+                return False
+        if isinstance(actual, (dict, list)):
+            # Written in a test as JSON, spaced any way: compare the values.
+            try:
+                return values_equal(actual, json.loads(expected))
             except ValueError:
                 return False
         return as_text(actual) == expected

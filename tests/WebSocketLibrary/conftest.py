@@ -6,7 +6,9 @@ by path: ``/echo`` echoes, ``/close/<code>`` closes at once with that code,
 ``/hello`` sends three messages, ``/ping`` pings the client and reports whether
 a pong came, ``/fragments`` sends one message in three frames, ``/bad-utf8``
 sends a text frame that is not UTF-8, ``/refuse/<status>`` refuses the
-handshake, ``/redirect`` answers 302, ``/silent`` reads and never answers.
+handshake, ``/redirect`` answers 302, ``/silent`` reads and never answers,
+``/slow-echo`` echoes each message after ``SLOW_SECONDS`` and ``/slow-handshake`` takes
+``SLOW_SECONDS`` to accept the handshake, for the failing side of the latency budgets.
 
 ``raw_peer`` is lower still: after the handshake it hands the bare TCP socket
 to a script, for servers that misbehave in ways a WebSocket library refuses to.
@@ -28,6 +30,8 @@ from websockets.http11 import Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from WebSocketLibrary import WebSocketLibrary
+
+SLOW_SECONDS = 0.25
 
 
 def _handler(ws: ServerConnection) -> None:
@@ -52,12 +56,19 @@ def _handler(ws: ServerConnection) -> None:
     elif path == "/silent":
         for _ in ws:
             pass
+    elif path == "/slow-echo":
+        for message in ws:
+            time.sleep(SLOW_SECONDS)
+            ws.send(message)
     else:
         for message in ws:
             ws.send(message)
 
 
 def _process_request(ws: ServerConnection, request) -> Response | None:
+    if request.path == "/slow-handshake":
+        time.sleep(SLOW_SECONDS)  # Each connection has its own thread: only this one waits.
+        return None
     if request.path == "/redirect":
         headers = Headers([("Location", "ws://127.0.0.1:1/elsewhere"), ("Content-Length", "0")])
         return Response(302, "Found", headers, b"")

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from WebSocketLibrary.inbox import Inbox
@@ -86,3 +88,65 @@ def test_describe():
         "where type == 'echo' and matching regex 'x'"
     )
     assert Criteria().describe() == "of any kind"
+
+
+@pytest.mark.parametrize(
+    ("fields", "matches"),
+    [
+        # Absent fields never match, whatever the expectation; not even "null" or None.
+        ({"missing": "x"}, False),
+        ({"missing": "null"}, False),
+        ({"missing": None}, False),
+        ({"p.missing.n": "x"}, False),
+        ({"type.deeper": "echo"}, False),
+        # A present null matches null, an absent field does not.
+        ({"none": "null"}, True),
+        ({"none": None}, True),
+        # Nested paths, by dotted path and by JSONPath.
+        ({"p.items.0.n": "x"}, True),
+        ({"p.items.0.n": "y"}, False),
+        ({"$.p.items[0].n": "x"}, True),
+        ({"$.p.items[*].n": "x"}, True),
+        # JSONPath that finds nothing does not match.
+        ({"$.p.nope": "x"}, False),
+        ({"$.p.items[3].n": "x"}, False),
+        ({"$..nowhere": "null"}, False),
+        # Several criteria: all of them, one absent is enough to fail.
+        ({"type": "echo", "missing": "x"}, False),
+    ],
+)
+def test_field_criteria(fields, matches):
+    msg = message(json.dumps(DOCUMENT))
+    assert Criteria(fields).matches(msg) is matches
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "equal"),
+    [
+        # Robot Framework passes strings: they match numbers written the same way...
+        (7.5, "7.5", True),
+        (1000, "1e3", True),
+        (-3, "-3", True),
+        # ...and booleans and null only as JSON spells them.
+        (False, "false", True),
+        (False, "False", False),
+        (False, "0", False),
+        (0, "false", False),
+        (None, "None", False),
+        ("null", "null", True),
+        # A JSON string is compared as a string, never as a number.
+        ("7", "7", True),
+        ("7", "7.0", False),
+        # Containers written as JSON compare by value, however the JSON is spaced.
+        ([1, 2], "[1, 2]", True),
+        ([1, 2], "[1,2]", True),
+        ({"a": [1, True]}, '{ "a" : [1, true] }', True),
+        ({"a": 1}, '{"a": "1"}', False),
+        ([1, 2], "[2, 1]", False),
+        ([1, 2], "not json", False),
+        ([1, 2], [1, 2], True),
+        (1.0, 1, True),
+    ],
+)
+def test_values_equal_coercion(actual, expected, equal):
+    assert values_equal(actual, expected) is equal

@@ -99,7 +99,9 @@ class ReceivingKeywords(LibraryComponent):
           are dotted paths (``payload.items.0.name``) or JSONPath expressions
           starting with ``$`` (``$.payload.items[0].name``; any match counts).
           String values also match JSON numbers, booleans and null written the
-          same way: ``id=7`` matches ``{"id": 7}``, ``ok=true`` matches ``true``.
+          same way: ``id=7`` matches ``{"id": 7}``, ``ok=true`` matches ``true``;
+          objects and arrays match JSON text of the same value (``tags=[1,2]``).
+          A field that is absent does not match, whatever the value.
         - ``regex``: the message text (or bytes read as Latin-1) contains a
           match of this Python regular expression.
 
