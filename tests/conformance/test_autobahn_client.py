@@ -2,17 +2,13 @@
 
 Runs the client cases of groups 1 to 7 and 10 (the RFC 6455 behaviour, a few
 seconds); ``tox -e autobahn`` runs all of them, including the 9.x limits and the
-12.x/13.x compression groups. Skipped when kosoku is not installed.
+12.x/13.x compression groups. kosoku comes with the ``dev`` extra.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-import pytest
-
-pytest.importorskip("kosoku")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
 

@@ -2,8 +2,8 @@
 
 Runs the server cases of groups 1 to 7 and 10 (the RFC 6455 behaviour, a few seconds)
 against the real service started with ``--conformance-echo``; ``tox -e autobahn`` adds
-the 9.x limits (and, on request, the 12.x/13.x compression groups). Skipped when kosoku
-is not installed.
+the 9.x limits (and, on request, the 12.x/13.x compression groups). kosoku
+comes with the ``dev`` extra.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("kosoku")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "conformance"))
 
