@@ -18,18 +18,29 @@ Test Tags         p2    heartbeat
 
 
 *** Variables ***
-${PINGS_TO_MEASURE}    6
+${PINGS_TO_MEASURE}    8
 ${IDLE_INTERVALS}      5
 
 
 *** Test Cases ***
 Server Pings Arrive At The Configured Interval
-    [Documentation]    Protects the heartbeat schedule: pings come every interval, neither stalled nor
-    ...    flooding (each gap between half the interval and the interval plus the tolerance).
+    [Documentation]    Protects the heartbeat schedule: ${PINGS_TO_MEASURE} pings come one interval apart on
+    ...    average (neither slower nor faster than configured), and no gap is longer than the
+    ...    interval plus the tolerance (no stall).
     ${wait}    Evaluate    (${PINGS_TO_MEASURE} + 1) * ${HEARTBEAT_INTERVAL} + ${HEARTBEAT_TOLERANCE}
     @{intervals}    Wait For Server Pings    ${PINGS_TO_MEASURE}    timeout=${wait}
+    # The service sends each ping one interval after the previous one, so the gaps add up to
+    # one interval each. The tolerance covers when the client's reader saw the first and the
+    # last ping, and event-loop delays on a loaded machine; with 7 gaps, a schedule off by half
+    # an interval per ping (0.1 s or 0.3 s instead of 0.2 s) is off by more than that. A single
+    # gap may look short when the ping before it was read late, so only the sum has a lower bound.
+    ${gaps}    Get Length    ${intervals}
+    ${span}    Evaluate    round(sum($intervals), 3)
+    ${expected}    Evaluate    round(${gaps} * ${HEARTBEAT_INTERVAL}, 3)
+    Should Be True    abs(${span} - ${expected}) <= ${HEARTBEAT_TOLERANCE}
+    ...    msg=${gaps} gaps between pings took ${span} s, expected ${expected} ± ${HEARTBEAT_TOLERANCE} s.
     FOR    ${interval}    IN    @{intervals}
-        Should Be True    ${HEARTBEAT_INTERVAL} / 2 <= ${interval} <= ${HEARTBEAT_INTERVAL} + ${HEARTBEAT_TOLERANCE}
+        Should Be True    ${interval} <= ${HEARTBEAT_INTERVAL} + ${HEARTBEAT_TOLERANCE}
         ...    msg=A ping came ${interval} s after the previous one; the interval is ${HEARTBEAT_INTERVAL} s.
     END
 
@@ -59,6 +70,7 @@ Responsive Idle Client Survives Several Intervals
     [Documentation]    Protects idle but healthy clients: with no keyword running, the background
     ...    reader answers every ping, so ${IDLE_INTERVALS} intervals pass without a close.
     ${idle}    Evaluate    ${IDLE_INTERVALS} * ${HEARTBEAT_INTERVAL} + ${HEARTBEAT_TOLERANCE}
+    # Not a wait for anything: the idle time is what this test is about.
     Sleep    ${idle}    reason=No keyword of the library runs meanwhile.
     Connection Should Be Open
     ${details}    Get Connection Details
