@@ -20,14 +20,21 @@ Test Tags         p0    cleanup
 *** Variables ***
 # A slower heartbeat than the default: only the frozen-client test needs one at all, and a
 # 0.2 s pong deadline can close healthy connections on a loaded machine.
-${HEARTBEAT_INTERVAL}       0.5
-${HEARTBEAT_TIMEOUT}        1
-${CYCLES}                   200
-# Growth of the service's resident memory allowed over all the cycles.
-${SERVICE_MEMORY_BUDGET}    ${{ 20 * 1024 * 1024 }}
+${HEARTBEAT_INTERVAL}          0.5
+${HEARTBEAT_TIMEOUT}           1
+${CYCLES}                      200
+# Cycles before the memory baseline: a fresh service (as with --testlevelsplit) grows by some
+# 5 MiB over its first connections while it loads code and fills caches.
+${WARM_UP_CYCLES}              20
+# Growth of the service's resident memory allowed per cycle after the warm-up. Measured on the
+# reference service: 0.4 KiB per cycle (allocator pages), so 20 KiB per cycle passes a healthy
+# service with room. Checked with leaks planted in the service: one that keeps 50 KiB of every
+# closed connection fails (measured 40 KiB a cycle), 100 KiB fails; 25 KiB can hide in heap
+# that the warm-up freed, so RSS alone does not find leaks that small.
+${SERVICE_MEMORY_PER_CYCLE}    ${{ 20 * 1024 }}
 # Growth of the client's traced memory allowed: Robot Framework keeps the results of every
 # keyword run in memory, about 15 KiB per cycle; the library's own objects must all be gone.
-${CLIENT_MEMORY_BUDGET}     ${{ 8 * 1024 * 1024 }}
+${CLIENT_MEMORY_BUDGET}        ${{ 8 * 1024 * 1024 }}
 
 
 *** Test Cases ***
@@ -79,17 +86,26 @@ Connection Over The Per-User Limit Is Closed
 Many Connect Disconnect Cycles Leave No Trace
     [Documentation]    Protects against slow leaks: ${CYCLES} open/close cycles leave the client's
     ...    thread and socket counts exactly at baseline, the service's connection count at baseline,
-    ...    and the service's memory growth within budget.
+    ...    and the service's memory growth under ${SERVICE_MEMORY_PER_CYCLE} bytes per cycle.
+    # The first connections of a fresh service load code and fill caches: not a leak.
+    Open And Close Connections    ${WARM_UP_CYCLES}
     ${memory_before}    Service Memory Usage
     Open And Close Connections    ${CYCLES}
     Everything Should Be Back To Baseline
-    ${memory_after}    Service Memory Usage
-    ${growth}    Evaluate    ${memory_after} - ${memory_before}
-    Should Be True    ${growth} < ${SERVICE_MEMORY_BUDGET}
-    ...    msg=Service memory grew by ${growth} bytes over ${CYCLES} cycles (budget ${SERVICE_MEMORY_BUDGET}).
+    Service Memory Growth Should Be Within Budget    ${memory_before}    ${CYCLES}
 
 
 *** Keywords ***
+Service Memory Growth Should Be Within Budget
+    [Documentation]    The service's memory grew less than ${SERVICE_MEMORY_PER_CYCLE} bytes per cycle
+    ...    since it was ``${before}``.
+    [Arguments]    ${before}    ${cycles}
+    ${after}    Service Memory Usage
+    ${per_cycle}    Evaluate    (${after} - ${before}) // ${cycles}
+    VAR    ${budget}    ${SERVICE_MEMORY_PER_CYCLE}
+    Should Be True    ${per_cycle} < ${budget}
+    ...    msg=Service memory grew ${per_cycle} bytes a cycle over ${cycles} cycles (budget ${budget}).
+
 Take Baselines
     [Documentation]    Records the client's resources and waits until the service counts no
     ...    connection of the counted account.
