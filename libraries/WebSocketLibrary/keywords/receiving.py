@@ -136,6 +136,9 @@ class ReceivingKeywords(LibraryComponent):
         Criteria are as in `Wait For Message`. Takes all or nothing: on failure
         the messages stay in the inbox and the failure says how many matched.
 
+        This counts messages. Where the same message can arrive twice (at-least-once
+        delivery, redelivery after `Reconnect`), count values with `Wait For Sequence`.
+
         | @{replies} = | `Wait For Messages` | 10 | type=echo |
         """
         if count < 1:
