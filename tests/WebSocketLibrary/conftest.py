@@ -25,13 +25,12 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from peer_timing import SLOW_SECONDS
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from WebSocketLibrary import WebSocketLibrary
-
-SLOW_SECONDS = 0.25
 
 
 def _handler(ws: ServerConnection) -> None:

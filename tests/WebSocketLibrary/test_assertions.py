@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import SLOW_SECONDS
+from peer_timing import SLOW_SECONDS
 
 from WebSocketLibrary.errors import WebSocketLibraryError
 

@@ -1,0 +1,3 @@
+"""How slow the scriptable server's slow paths are (``/slow-echo``, ``/slow-handshake``)."""
+
+SLOW_SECONDS = 0.25
