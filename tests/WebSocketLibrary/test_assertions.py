@@ -8,6 +8,7 @@ against a server that really is slow, closes, or sends the wrong thing.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -110,3 +111,27 @@ def test_receive_fails_when_the_connection_closes_first(library, peer):
         f"Connection 'bye' ({peer}/close/1001) was closed by the server with code 1001, reason "
         "'closing as asked' before it received any message. Its inbox is empty."
     )
+
+
+def test_receive_takes_from_the_named_connection_not_the_current_one(library, peer):
+    library.call("Connect", f"{peer}/echo", "named")
+    library.call("Send Text Message", "for named")
+    library.call("Connect", f"{peer}/silent", "current")
+    assert library.call("Receive Message", LONG, connection="named") == "for named"
+
+
+def test_receive_waits_the_connections_own_timeout_and_says_so(library, peer):
+    library.call("Connect", f"{peer}/silent", "quiet", timeout=timedelta(milliseconds=200))
+    started = time.monotonic()
+    message = failure(library, "Receive Message")  # the library's default is 2 s
+    assert time.monotonic() - started < 1.5
+    assert message == (
+        f"Connection 'quiet' ({peer}/silent) did not receive any message within 200ms. "
+        "Its inbox is empty."
+    )
+
+
+def test_a_bad_regular_expression_fails_the_keyword_with_its_text(library, peer):
+    library.call("Connect", f"{peer}/echo")
+    message = failure(library, "Wait For Message", regex="(", timeout=LONG)
+    assert message.startswith("Invalid regular expression '(': missing ), unterminated subpattern")

@@ -118,3 +118,79 @@ def test_a_wait_rescans_when_older_messages_are_carried_in_front():
     threading.Timer(0.05, inbox.carry_over, args=([kept],)).start()
     gathered = inbox.take_many(is_text, 2, 2)
     assert [m.data for m in gathered] == ["kept", "new"]
+
+
+def test_a_waiter_looks_again_from_the_start_when_a_message_it_counted_is_taken():
+    inbox = Inbox()
+    counted = threading.Event()
+
+    def first_seen(message):
+        if message.data == "first":
+            counted.set()
+        return not message.is_binary
+
+    inbox.put("first")
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(inbox.take_many(first_seen, 2, 5)))
+    waiter.start()
+    assert counted.wait(5), "the waiter never looked at the first message"
+    assert inbox.take(is_text, 0).data == "first"  # another keyword takes it meanwhile
+    inbox.put("second")
+    inbox.put("third")
+    waiter.join(5)
+    assert [m.data for m in result[0]] == ["second", "third"]
+    assert len(inbox) == 0
+
+
+def test_a_clear_after_an_earlier_take_also_makes_waiters_look_again():
+    inbox = Inbox()
+    inbox.put("old")
+    inbox.take(is_text, 0)  # the count of removals has moved once already
+    counted = threading.Event()
+
+    def counting(message):
+        counted.set()
+        return True
+
+    inbox.put("a")
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(inbox.take_many(counting, 2, 5)))
+    waiter.start()
+    assert counted.wait(5), "the waiter never looked at the first message"
+    inbox.clear()
+    inbox.put("b")
+    inbox.put("c")
+    waiter.join(5)
+    assert [m.data for m in result[0]] == ["b", "c"]
+
+
+def test_peek_returns_at_once_when_a_match_is_queued():
+    inbox = Inbox()
+    inbox.put("here")
+    started = time.monotonic()
+    assert inbox.peek(is_text, 5).data == "here"
+    assert time.monotonic() - started < 1
+
+
+def test_waits_end_at_their_timeout_not_later():
+    inbox = Inbox()
+    started = time.monotonic()
+    assert inbox.take_many(is_text, 1, 0.2) == []
+    assert inbox.wait_for_close(0.2) is None
+    assert time.monotonic() - started < 2
+
+
+def test_wait_for_close_returns_as_soon_as_the_connection_closes():
+    inbox = Inbox()
+    threading.Timer(0.05, inbox.close, args=(CloseInfo(1000, "", "server", 0),)).start()
+    started = time.monotonic()
+    assert inbox.wait_for_close(5).code == 1000
+    assert time.monotonic() - started < 1
+
+
+def test_a_message_records_its_wall_clock_and_monotonic_arrival():
+    inbox = Inbox()
+    before_wall, before_mono = time.time(), time.monotonic()
+    message = inbox.put("x")
+    assert before_wall <= message.received_at <= time.time()
+    assert before_mono <= message.monotonic <= time.monotonic()

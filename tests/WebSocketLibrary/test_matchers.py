@@ -3,7 +3,7 @@ import json
 import pytest
 
 from WebSocketLibrary.inbox import Inbox
-from WebSocketLibrary.matchers import Criteria, lookup, values_equal
+from WebSocketLibrary.matchers import Criteria, as_text, lookup, values_equal
 
 DOCUMENT = {"type": "echo", "id": 7, "ok": True, "none": None, "p": {"items": [{"n": "x"}]}}
 
@@ -150,3 +150,27 @@ def test_field_criteria(fields, matches):
 )
 def test_values_equal_coercion(actual, expected, equal):
     assert values_equal(actual, expected) is equal
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [({"a": [1, 2]}, "a.2"), ({"a": [1]}, "a.X0"), ({"a": [1]}, "a.-2"), ({"a": [1]}, "a.0.b")],
+)
+def test_lookup_outside_a_list_or_through_a_scalar_finds_nothing(document, path):
+    assert lookup(document, path) == []
+
+
+def test_as_text_keeps_strings_and_writes_other_values_as_readable_json():
+    assert as_text("x") == "x"
+    assert as_text({"name": "café"}) == '{"name": "café"}'
+    assert values_equal({"name": "café"}, '{"name": "café"}')
+
+
+def test_describe_puts_the_kind_first():
+    assert Criteria({"a": 1}, kind="text").describe() == "where of kind text and a == 1"
+
+
+def test_a_message_that_arrived_at_the_cutoff_counts_as_after_it():
+    msg = message("reply")
+    assert Criteria(arrived_after=msg.monotonic).matches(msg)
+    assert not Criteria(arrived_after=msg.monotonic + 0.001).matches(msg)
