@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,89 @@ def test_es256_with_public_key_file(tmp_path: Path) -> None:
     assert service.verify(service.issue("bob", "refresh"), "refresh")["sub"] == "bob"
     other = ec.generate_private_key(ec.SECP256R1())
     assert reason(service, jwt.encode(claims(), other, "ES256")) == "invalid_signature"
+
+
+def unverified(token: str) -> dict[str, Any]:
+    """The claims of ``token`` without any check (for tokens issued at a fixed past time)."""
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def test_token_error_text_is_reason_and_message() -> None:
+    error = TokenError("token_expired")
+    assert (error.reason, error.message) == ("token_expired", "The token has expired.")
+    assert str(error) == "token_expired: The token has expired."
+    custom = TokenError("malformed_token", "Bad header.")
+    assert (custom.message, str(custom)) == ("Bad header.", "malformed_token: Bad header.")
+
+
+def test_unknown_reason_code_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^Unknown token reason code 'bogus'\.$"):
+        TokenError("bogus")
+
+
+@pytest.mark.parametrize(("algorithm", "key"), [("HS512", SECRET), ("none", "")])
+def test_algorithm_refusal_names_offered_and_accepted_algorithm(
+    tokens: TokenService, algorithm: str, key: str
+) -> None:
+    with pytest.raises(TokenError) as caught:
+        tokens.verify(jwt.encode(claims(), key, algorithm), "access")
+    assert caught.value.reason == "algorithm_not_allowed"
+    assert caught.value.message == (
+        f"The token is signed with {algorithm!r}; only HS256 is accepted."
+    )
+
+
+@pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
+def test_missing_claim_is_named(tokens: TokenService, claim: str) -> None:
+    with pytest.raises(TokenError) as caught:
+        tokens.verify(jwt.encode(claims(**{claim: None}), SECRET, "HS256"), "access")
+    assert caught.value.reason == "missing_claim"
+    assert caught.value.message == f"The token lacks the required {claim!r} claim."
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+def test_leeway_accepts_nbf_and_iat_slightly_in_the_future(claim: str) -> None:
+    service = TokenService(Settings(jwt_secret=SECRET, leeway=30))
+    soon = jwt.encode(claims(**{claim: int(time.time()) + 10}), SECRET, "HS256")
+    assert service.verify(soon, "access")["sub"] == "alice"
+    later = jwt.encode(claims(**{claim: int(time.time()) + 60}), SECRET, "HS256")
+    assert reason(service, later) == "token_not_yet_valid"
+
+
+def test_issue_at_a_fixed_time_gives_whole_second_claims(tokens: TokenService) -> None:
+    access = unverified(tokens.issue("alice", "access", now=1000.9, roles=["publisher"]))
+    assert access == {
+        "sub": "alice",
+        "iat": 1000,
+        "nbf": 1000,
+        "exp": 1060,
+        "iss": "refservice",
+        "aud": "refservice-clients",
+        "jti": access["jti"],
+        "typ": "access",
+        "roles": ["publisher"],
+    }
+    refresh = unverified(tokens.issue("alice", "refresh", now=1000.9))
+    assert (refresh["iat"], refresh["exp"], refresh["typ"]) == (1000, 1120, "refresh")
+    assert "roles" not in refresh
+
+
+def test_fractional_ttl_gives_exp_in_milliseconds_from_the_exact_issue_time() -> None:
+    service = TokenService(Settings(jwt_secret=SECRET, access_token_ttl=0.2))
+    issued = unverified(service.issue("alice", "access", now=1000.12345))
+    assert issued["exp"] == 1000.323
+    assert issued["iat"] == issued["nbf"] == 1000
+
+
+def test_pair_tokens_share_one_issue_time(
+    tokens: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both tokens of a pair are issued at one reading of the clock, however slow signing is."""
+    clock = itertools.count(1000, 1000)  # every reading is 1000 s after the one before
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: float(next(clock)))
+        pair = tokens.issue_pair("bob", roles=["publisher"])
+    access, refresh = unverified(pair.access_token), unverified(pair.refresh_token)
+    assert (access["iat"], access["exp"], access["roles"]) == (1000, 1060, ["publisher"])
+    assert (refresh["iat"], refresh["exp"], refresh["typ"]) == (1000, 1120, "refresh")
+    assert pair.expires_in == 60
