@@ -1,16 +1,17 @@
 """One WebSocket client connection: handshake, background reader, sending, closing.
 
 Nothing here knows about Robot Framework, so it can be used and tested alone.
-The reader thread reads every frame as soon as it arrives: it answers pings at
-once (websocket-client alone answers them only while someone calls ``recv``),
-joins fragmented messages, validates UTF-8 strictly (a fragmented text message
-fragment by fragment, so a bad fragment fails the connection at once), puts
-messages into the inbox and records the wire traffic in the transcript.
+websocket-client does the opening handshake and writes frames; reading is ours.
+The reader thread reads the socket as soon as bytes arrive and hands them to a
+:class:`~.receiver.Receiver`, which applies RFC 6455's rules without I/O. The
+thread acts on its events: it answers pings at once (websocket-client alone
+answers them only while someone calls ``recv``), puts messages into the inbox,
+fails the connection on a protocol violation, and records the wire traffic in
+the transcript.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import json
 import socket
@@ -30,15 +31,15 @@ from .control import ControlFrameLog
 from .errors import ConnectionClosedError, HandshakeError
 from .frames import Opcode, build_frame
 from .inbox import CloseInfo, Inbox
+from .receiver import DEFAULT_MAX_MESSAGE_SIZE, Close, Message, Ping, Pong, Receiver
 from .transcript import EVENT, RECEIVED, SENT, Transcript
 
 READER_THREAD_PREFIX = "WebSocketLibrary-reader"
 
 CLOSE_NORMAL = 1000
-CLOSE_NO_STATUS = 1005
 CLOSE_ABNORMAL = 1006
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_INVALID_PAYLOAD = 1007
+
+READ_SIZE = 2**16
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ConnectOptions:
     verify: bool = True
     client_cert: str | None = None
     client_key: str | None = None
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE
 
     def sslopt(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -95,13 +97,6 @@ class HandshakeRefusedError(HandshakeError):
         self.refusal = refusal
 
 
-class _ProtocolViolationError(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 class WebSocketConnection:
     """A client connection with an inbox that a background thread fills."""
 
@@ -122,9 +117,10 @@ class WebSocketConnection:
         self._ws = websocket.WebSocket(
             sslopt=options.sslopt(),
             enable_multithread=True,
-            # UTF-8 is validated by the reader, which closes with 1007 as RFC 6455 asks.
+            # Frames are read by the receiver, which checks UTF-8 itself.
             skip_utf8_validation=True,
         )
+        self._receiver = Receiver(options.max_message_size)
         self._reader: threading.Thread | None = None
         self._close_sent = threading.Event()
 
@@ -402,8 +398,6 @@ class WebSocketConnection:
         info: CloseInfo | None = None
         try:
             info = self._read_until_closed()
-        except _ProtocolViolationError as violation:
-            info = self._fail_connection(violation.code, violation.reason)
         except (OSError, websocket.WebSocketException) as error:
             initiated_by = "client" if self._close_sent.is_set() else "network"
             info = CloseInfo(
@@ -418,87 +412,44 @@ class WebSocketConnection:
             )
 
     def _read_until_closed(self) -> CloseInfo:
-        fragments: list[bytes] = []
-        fragmented_opcode: int | None = None
-        # A fragmented text message is checked frame by frame, so a bad fragment fails
-        # the connection at once rather than when (or if) the message ends.
-        utf8_check: codecs.IncrementalDecoder | None = None
+        sock = self._ws.sock
         while True:
             try:
-                frame = self._ws.recv_frame()
-            except websocket.WebSocketTimeoutException:
-                continue  # Idle; the frame buffer keeps any partial frame.
-            except websocket.WebSocketProtocolException as error:
-                raise _ProtocolViolationError(CLOSE_PROTOCOL_ERROR, str(error)) from None
-            _check_frame(frame)
-            opcode = frame.opcode
-            if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
-                if fragmented_opcode is not None:
-                    raise _ProtocolViolationError(
-                        CLOSE_PROTOCOL_ERROR, "new data frame before the fragmented message ended"
-                    )
-                if frame.fin:
-                    self._deliver(opcode, frame.data)
+                data = sock.recv(READ_SIZE)
+            except TimeoutError:
+                continue  # Idle; the receiver keeps any partial frame.
+            if not data:
+                raise ConnectionResetError("the server closed TCP without a close frame")
+            for event in self._receiver.feed(data):
+                if isinstance(event, Message):
+                    self._deliver(event.data)
+                elif isinstance(event, Ping):
+                    self.control.record_ping(event.payload)
+                    self.transcript.record(RECEIVED, "ping", event.payload)
+                    if self.answer_pings:
+                        self._ws.pong(event.payload)
+                        self.transcript.record(SENT, "pong", event.payload)
+                elif isinstance(event, Pong):
+                    self.control.record_pong(event.payload)
+                    self.transcript.record(RECEIVED, "pong", event.payload)
+                elif isinstance(event, Close):
+                    return self._on_close_frame(event)
                 else:
-                    fragmented_opcode, fragments = opcode, [frame.data]
-                    if opcode == ABNF.OPCODE_TEXT:
-                        utf8_check = codecs.getincrementaldecoder("utf-8")()
-                        _check_utf8_fragment(utf8_check, frame.data)
-            elif opcode == ABNF.OPCODE_CONT:
-                if fragmented_opcode is None:
-                    raise _ProtocolViolationError(
-                        CLOSE_PROTOCOL_ERROR, "continuation frame with no message to continue"
-                    )
-                fragments.append(frame.data)
-                if utf8_check is not None and not frame.fin:
-                    _check_utf8_fragment(utf8_check, frame.data)
-                if frame.fin:
-                    self._deliver(fragmented_opcode, b"".join(fragments))
-                    fragmented_opcode, fragments, utf8_check = None, [], None
-            elif opcode == ABNF.OPCODE_PING:
-                self.control.record_ping(frame.data)
-                self.transcript.record(RECEIVED, "ping", frame.data)
-                if self.answer_pings:
-                    self._ws.pong(frame.data)
-                    self.transcript.record(SENT, "pong", frame.data)
-            elif opcode == ABNF.OPCODE_PONG:
-                self.control.record_pong(frame.data)
-                self.transcript.record(RECEIVED, "pong", frame.data)
-            elif opcode == ABNF.OPCODE_CLOSE:
-                return self._on_close_frame(frame.data)
+                    return self._fail_connection(event.code, event.reason)
 
-    def _deliver(self, opcode: int, data: bytes) -> None:
-        if opcode == ABNF.OPCODE_TEXT:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _ProtocolViolationError(
-                    CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8"
-                ) from None
-            self.inbox.put(text)
-            self.transcript.record(RECEIVED, "text", text)
-        else:
-            self.inbox.put(data)
-            self.transcript.record(RECEIVED, "binary", data)
+    def _deliver(self, data: str | bytes) -> None:
+        self.inbox.put(data)
+        self.transcript.record(RECEIVED, "text" if isinstance(data, str) else "binary", data)
 
-    def _on_close_frame(self, payload: bytes) -> CloseInfo:
-        if len(payload) >= 2:
-            code = struct.unpack("!H", payload[:2])[0]
-            try:
-                reason = payload[2:].decode("utf-8")
-            except UnicodeDecodeError:
-                raise _ProtocolViolationError(
-                    CLOSE_INVALID_PAYLOAD, "close reason is not valid UTF-8"
-                ) from None
-        else:
-            code, reason = CLOSE_NO_STATUS, ""
+    def _on_close_frame(self, close: Close) -> CloseInfo:
+        code, reason = close.code, close.reason
         self.transcript.record(
             RECEIVED, "close", note=f"code {code}" + (f" {reason!r}" if reason else "")
         )
         if self._close_sent.is_set():
             return CloseInfo(code, reason, "client", time.time())
         # Echo the code back, as RFC 6455 section 5.5.1 suggests.
-        reply = b"" if code == CLOSE_NO_STATUS else payload[:2]
+        reply = close.payload[:2]
         self._close_sent.set()
         try:
             self._ws.send(reply, ABNF.OPCODE_CLOSE)
@@ -530,35 +481,8 @@ def close_payload(code: int, reason: str) -> bytes:
     return struct.pack("!H", code) + encoded
 
 
-def _check_utf8_fragment(decoder: codecs.IncrementalDecoder, data: bytes) -> None:
-    """Feed one fragment of a text message to ``decoder``; 1007 at the first invalid byte.
-
-    A code point split across fragments is fine: the decoder keeps its first bytes.
-    """
-    try:
-        decoder.decode(data, final=False)
-    except UnicodeDecodeError:
-        raise _ProtocolViolationError(
-            CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8"
-        ) from None
-
-
 def _truncate_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-
-
-def _check_frame(frame: ABNF) -> None:
-    """What RFC 6455 requires of a server's frame beyond websocket-client's ``validate``.
-
-    websocket-client already rejects reserved bits and opcodes, fragmented pings
-    and malformed close frames.
-    """
-    if frame.mask_value:  # The "mask" bit of the header, despite the name.
-        raise _ProtocolViolationError(CLOSE_PROTOCOL_ERROR, "the server masked a frame")
-    if frame.opcode >= ABNF.OPCODE_CLOSE and (not frame.fin or len(frame.data) > 125):
-        raise _ProtocolViolationError(
-            CLOSE_PROTOCOL_ERROR, "control frame fragmented or longer than 125 bytes"
-        )
 
 
 def describe_close(info: CloseInfo) -> str:

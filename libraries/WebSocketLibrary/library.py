@@ -24,6 +24,7 @@ from .keywords import (
     SendingKeywords,
     SequenceKeywords,
 )
+from .receiver import DEFAULT_MAX_MESSAGE_SIZE
 from .transcript import render_html
 
 __version__ = "0.1.0"
@@ -114,12 +115,22 @@ class WebSocketLibrary(DynamicCore):
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
 
-    def __init__(self, timeout: timedelta = timedelta(seconds=10), transcript: bool = True) -> None:
+    def __init__(
+        self,
+        timeout: timedelta = timedelta(seconds=10),
+        transcript: bool = True,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
         """``timeout`` is the default for connections; ``transcript`` logs the wire traffic.
 
+        ``max_message_size`` is the largest message in bytes that a connection
+        accepts from the server (16 MiB; ``None`` for no limit): see `Connect`.
+
         | Library | WebSocketLibrary | timeout=3s | transcript=False |
+        | Library | WebSocketLibrary | max_message_size=${1048576} |
         """
         self.timeout = timeout.total_seconds()
+        self.max_message_size = max_message_size
         self.transcript_enabled = transcript
         self.connections = Connections("No open WebSocket connection.")
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)

@@ -87,13 +87,13 @@ def test_abort_is_reported_as_the_clients_doing(raw_peer):
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (frame(0x9, b"p" * 126), "control frame fragmented or longer than 125 bytes"),
-        (frame(0xA, b"pong", fin=False), "control frame fragmented or longer than 125 bytes"),
+        (frame(0x9, b"p" * 126), "ping frame longer than 125 bytes"),
+        (frame(0xA, b"pong", fin=False), "fragmented pong frame"),
         (frame(0x1, b"hi", masked=True), "the server masked a frame"),
         (frame(0x0, b"orphan"), "continuation frame with no message to continue"),
         (frame(0x1, b"a", fin=False) + frame(0x1, b"b"), "new data frame before the fragmented"),
-        (bytes([0x83, 0]), "Invalid opcode 3"),
-        (bytes([0xC1, 0]), "rsv is not implemented"),
+        (bytes([0x83, 0]), "reserved opcode 3"),
+        (bytes([0xC1, 0]), "reserved bits set (100) with no extension negotiated"),
     ],
 )
 def test_protocol_violations_fail_the_connection_with_1002(raw_peer, data, reason):
@@ -160,3 +160,54 @@ def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
     assert message is not None and message.data == "€!"
     assert connection.closed is None
     connection.close(timeout=0.2)
+
+
+def client_close_code(received: bytes) -> int:
+    """The code of the masked close frame the client sent first."""
+    assert received[0] == 0x88, f"expected the client's close frame, got {bytes(received[:2])!r}"
+    key, body = received[2:6], received[6 : 6 + (received[1] & 0x7F)]
+    return struct.unpack("!H", bytes(b ^ key[i % 4] for i, b in enumerate(body[:2])))[0]
+
+
+def test_a_message_over_the_limit_fails_with_1009_before_its_payload_is_read(raw_peer):
+    """A server announcing 1 TiB: the client refuses at the header, buffering nothing."""
+    received, done = bytearray(), threading.Event()
+
+    def script(sock: socket.socket) -> None:
+        sock.sendall(bytes([0x82, 127]) + struct.pack("!Q", 2**40) + b"x" * 1000)
+        sock.settimeout(3)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(4096):
+                received.extend(chunk)
+        done.set()
+        sock.close()
+
+    connection = WebSocketConnection(
+        raw_peer(script), ConnectOptions(timeout=1, max_message_size=2**20), name="big"
+    )
+    connection.open()
+    closed = connection.inbox.wait_for_close(2)
+    assert closed is not None
+    assert (closed.code, closed.initiated_by) == (1009, "client")
+    assert closed.reason == (
+        f"client failed the connection: message of {2**40} bytes is over the limit of {2**20} bytes"
+    )
+    connection.close()
+    assert done.wait(3)
+    assert client_close_code(received) == 1009
+
+
+def test_the_limit_is_set_by_connect_and_by_the_library(raw_peer):
+    url = raw_peer(sends(frame(0x2, b"y" * 300)))
+    library = WebSocketLibrary(timeout=timedelta(seconds=1), max_message_size=200)
+    library.run_keyword("connect", (url,), {"alias": "small"})
+    library.run_keyword("connect", (url,), {"alias": "roomy", "max_message_size": 300})
+    with pytest.raises(
+        WebSocketLibraryError,
+        match=r"'small' .* was closed by the client with code 1009, reason 'client failed the "
+        r"connection: message of 300 bytes is over the limit of 200 bytes' before it received",
+    ):
+        library.run_keyword("receive_binary_message", (), {"connection": "small"})
+    message = library.run_keyword("receive_binary_message", (), {"connection": "roomy"})
+    assert message == b"y" * 300
+    library.close_all()

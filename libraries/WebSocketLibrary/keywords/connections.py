@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from robot.api.deco import keyword
 from robot.utils import DotDict
@@ -37,6 +38,7 @@ class ConnectionKeywords(LibraryComponent):
         verify: bool = True,
         client_cert: str | None = None,
         client_key: str | None = None,
+        max_message_size: int | None = None,
     ) -> int:
         """Opens a WebSocket connection to ``url`` and makes it the current one.
 
@@ -53,6 +55,11 @@ class ConnectionKeywords(LibraryComponent):
           receiving keywords on this connection. Defaults to the library's timeout.
         - ``ca_file``, ``verify``, ``client_cert``, ``client_key``: TLS for
           ``wss://`` URLs. ``verify=False`` accepts any server certificate.
+        - ``max_message_size``: the largest message, in bytes, accepted from the
+          server; defaults to the library's (16 MiB unless set at import). A
+          frame header announcing more fails the connection with close code
+          1009 before its payload is read, so a broken server cannot exhaust
+          the test runner's memory.
 
         A background reader starts at once: every message that arrives is kept
         in the connection's inbox until a keyword takes it, and pings are
@@ -67,7 +74,16 @@ class ConnectionKeywords(LibraryComponent):
         | `Connect` | ws://localhost:8765/ws?access_token=${token} | timeout=3s |
         """
         options = self._options(
-            headers, subprotocols, origin, cookie, timeout, ca_file, verify, client_cert, client_key
+            timeout,
+            max_message_size,
+            headers=dict(headers or {}),
+            subprotocols=tuple(subprotocols or ()),
+            origin=origin,
+            cookie=cookie,
+            ca_file=ca_file,
+            verify=verify,
+            client_cert=client_cert,
+            client_key=client_key,
         )
         connection = self._open(url, alias, options)
         return self.library.connections.register(connection, alias)
@@ -87,6 +103,7 @@ class ConnectionKeywords(LibraryComponent):
         verify: bool = True,
         client_cert: str | None = None,
         client_key: str | None = None,
+        max_message_size: int | None = None,
     ) -> DotDict:
         """Attempts a handshake that the server must refuse, and returns the refusal.
 
@@ -103,7 +120,16 @@ class ConnectionKeywords(LibraryComponent):
         | Should Be Equal | ${refusal.json}[error] | token_expired |
         """
         options = self._options(
-            headers, subprotocols, origin, cookie, timeout, ca_file, verify, client_cert, client_key
+            timeout,
+            max_message_size,
+            headers=dict(headers or {}),
+            subprotocols=tuple(subprotocols or ()),
+            origin=origin,
+            cookie=cookie,
+            ca_file=ca_file,
+            verify=verify,
+            client_cert=client_cert,
+            client_key=client_key,
         )
         try:
             connection = self._open(url, None, options)
@@ -133,27 +159,12 @@ class ConnectionKeywords(LibraryComponent):
         )
 
     def _options(
-        self,
-        headers: dict[str, str] | None,
-        subprotocols: list[str] | None,
-        origin: str | None,
-        cookie: str | None,
-        timeout: timedelta | None,
-        ca_file: str | None,
-        verify: bool,
-        client_cert: str | None,
-        client_key: str | None,
+        self, timeout: timedelta | None, max_message_size: int | None, **handshake: Any
     ) -> ConnectOptions:
+        if max_message_size is None:
+            max_message_size = self.library.max_message_size
         return ConnectOptions(
-            headers=dict(headers or {}),
-            subprotocols=tuple(subprotocols or ()),
-            origin=origin,
-            cookie=cookie,
-            timeout=self.seconds(timeout),
-            ca_file=ca_file,
-            verify=verify,
-            client_cert=client_cert,
-            client_key=client_key,
+            timeout=self.seconds(timeout), max_message_size=max_message_size, **handshake
         )
 
     def _open(self, url: str, alias: str | None, options: ConnectOptions) -> WebSocketConnection:
