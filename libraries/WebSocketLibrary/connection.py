@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NoReturn
 
 import websocket
@@ -172,6 +172,39 @@ class WebSocketConnection:
             target=self._read_loop, name=f"{READER_THREAD_PREFIX}-{self.name}", daemon=True
         )
         self._reader.start()
+
+    def reopen(
+        self,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        retry_interval: float = 0.1,
+    ) -> WebSocketConnection:
+        """A new, open connection like this one, holding what this inbox still held.
+
+        Closes this connection first if it is open. ``url`` and ``headers`` replace
+        the old ones when given. While the server refuses TCP (it is restarting),
+        tries again every ``retry_interval`` until ``timeout`` (the connection's
+        timeout by default); a refused handshake fails at once. On failure, the
+        error's ``attempt`` is the last connection tried, for its transcript.
+        """
+        if self.is_open:
+            self.close()
+        options = self.options if headers is None else replace(self.options, headers=dict(headers))
+        deadline = time.monotonic() + (self.options.timeout if timeout is None else timeout)
+        while True:
+            fresh = WebSocketConnection(url or self.url, options, name=self.name)
+            try:
+                fresh.open()
+                break
+            except HandshakeError as error:
+                if isinstance(error, HandshakeRefusedError) or time.monotonic() >= deadline:
+                    error.attempt = fresh
+                    raise
+                fresh.transcript.drain()  # Each failed attempt would repeat the same rows.
+                time.sleep(retry_interval)  # A pause between attempts, not a synchronisation.
+        fresh.inbox.carry_over(self.inbox.clear())
+        return fresh
 
     def _refused(self, refusal: HandshakeRefusal) -> NoReturn:
         body: str | bytes = refusal.body

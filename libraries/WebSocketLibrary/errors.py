@@ -1,5 +1,12 @@
 """Exceptions whose messages Robot Framework shows as plain sentences."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .connection import WebSocketConnection
+
 
 class WebSocketLibraryError(AssertionError):
     """Base of every failure the library reports.
@@ -16,7 +23,12 @@ class NoConnectionError(WebSocketLibraryError):
 
 
 class HandshakeError(WebSocketLibraryError):
-    """The opening handshake failed or had an outcome the test did not expect."""
+    """The opening handshake failed or had an outcome the test did not expect.
+
+    ``attempt`` is the connection that failed, when a reopen gave up.
+    """
+
+    attempt: WebSocketConnection | None = None
 
 
 class MessageTimeoutError(WebSocketLibraryError):

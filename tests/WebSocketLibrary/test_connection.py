@@ -127,3 +127,35 @@ def test_reader_threads_are_named_and_gone_after_close(peer):
     for connection in connections:
         connection.close()
     assert not [t for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]
+
+
+def test_reopen_keeps_unconsumed_messages_in_front_of_new_ones(peer):
+    old = opened(f"{peer}/hello")
+    assert old.inbox.take(ANY, 2).data == '{"type":"greeting","n":1}'
+    assert old.inbox.peek(lambda m: m.data == b"\x00\x01", 2) is not None  # all three are in
+    fresh = old.reopen()
+    assert not old.is_open and fresh.is_open
+    assert (fresh.name, fresh.url, fresh.options) == (old.name, old.url, old.options)
+    taken = [m.data for m in fresh.inbox.take_many(ANY, 4, 2)]
+    assert taken == ["plain text", b"\x00\x01", '{"type":"greeting","n":1}', "plain text"]
+    fresh.close()
+
+
+def test_reopen_replaces_url_and_headers(peer):
+    old = opened(f"{peer}/echo")
+    fresh = old.reopen(url=f"{peer}/hello", headers={"X-Try": "2"})
+    assert fresh.url == f"{peer}/hello" and fresh.options.headers == {"X-Try": "2"}
+    assert fresh.options.timeout == old.options.timeout
+    assert fresh.inbox.take(ANY, 2).data == '{"type":"greeting","n":1}'
+    fresh.close()
+
+
+def test_reopen_refused_fails_at_once_and_names_the_attempt(peer):
+    old = opened(f"{peer}/echo")
+    started = time.monotonic()
+    with pytest.raises(HandshakeRefusedError) as raised:
+        old.reopen(url=f"{peer}/refuse/403", timeout=5)
+    assert time.monotonic() - started < 2, "a refusal is an answer: no retrying"
+    attempt = raised.value.attempt
+    assert attempt is not None and attempt is not old and not attempt.is_open
+    assert [e.kind for e in attempt.transcript.drain()[0]] == ["handshake", "refusal"]

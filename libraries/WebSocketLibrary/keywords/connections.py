@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -203,27 +201,11 @@ class ConnectionKeywords(LibraryComponent):
         """
         old = self.connection(connection)
         index = self.library.connections.get_connection_index(old)
-        if old.is_open:
-            old.close()
-        options = old.options
-        if headers is not None:
-            options = replace(options, headers=dict(headers))
-        deadline = time.monotonic() + self.seconds(timeout, old)
-        while True:
-            fresh = WebSocketConnection(url or old.url, options, name=old.name)
-            try:
-                fresh.open()
-                break
-            except HandshakeRefusedError:
-                self.library.log_transcript(fresh)
-                raise
-            except HandshakeError:
-                if time.monotonic() >= deadline:
-                    self.library.log_transcript(fresh)
-                    raise
-                fresh.transcript.drain()  # Each failed attempt would repeat the same rows.
-                time.sleep(0.1)
-        fresh.inbox.carry_over(old.inbox.clear())
+        try:
+            fresh = old.reopen(url, headers, self.seconds(timeout, old))
+        except HandshakeError as error:
+            self.library.log_transcript(error.attempt or old)
+            raise
         self.library.log_transcript(old)
         self.library.connections.replace(index, fresh)
         return index
