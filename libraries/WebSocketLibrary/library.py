@@ -15,9 +15,11 @@ from AuthLibrary.masking import mask_credentials, reveals_secrets
 
 from .connection import WebSocketConnection
 from .errors import WebSocketLibraryError
+from .group import ConnectionGroup
 from .keywords import (
     ConnectionKeywords,
     FrameKeywords,
+    GroupKeywords,
     HeartbeatKeywords,
     ReceivingKeywords,
     ResourceKeywords,
@@ -133,6 +135,7 @@ class WebSocketLibrary(DynamicCore):
         self.max_message_size = max_message_size
         self.transcript_enabled = transcript
         self.connections = Connections("No open WebSocket connection.")
+        self.groups: dict[str, ConnectionGroup] = {}
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
         super().__init__(
             [
@@ -143,6 +146,7 @@ class WebSocketLibrary(DynamicCore):
                 FrameKeywords(self),
                 ResourceKeywords(self),
                 SequenceKeywords(self),
+                GroupKeywords(self),
             ]
         )
 
@@ -157,15 +161,22 @@ class WebSocketLibrary(DynamicCore):
             self.log_transcript(*self.connections)
 
     def close_all(self) -> None:
-        """Close every connection, all within one timeout, and forget them."""
+        """Close every connection and group member, all within one timeout, and forget them."""
         connections = list(self.connections)
-        for connection in connections:
+        members = [m for group in self.groups.values() for m in group.members.values()]
+        for connection in connections + members:
             connection.start_close()
-        deadline = time.monotonic() + max((c.options.timeout for c in connections), default=0)
-        for connection in connections:
+        everything = connections + members
+        deadline = time.monotonic() + max((c.options.timeout for c in everything), default=0)
+        for connection in everything:
             connection.finish_close(deadline)
         self.log_transcript(*connections)
+        for member in members:
+            member.transcript.drain()
         self.connections.empty_cache()
+        for group in self.groups.values():
+            group.members.clear()
+        self.groups.clear()
 
     def log_transcript(self, *connections: WebSocketConnection) -> None:
         """Log the wire events recorded since the last call, as one HTML table."""

@@ -2,6 +2,7 @@
 
 from .connections import ConnectionKeywords
 from .frames import FrameKeywords
+from .groups import GroupKeywords
 from .heartbeat import HeartbeatKeywords
 from .receiving import ReceivingKeywords
 from .resources import ResourceKeywords
@@ -11,6 +12,7 @@ from .sequences import SequenceKeywords
 __all__ = [
     "ConnectionKeywords",
     "FrameKeywords",
+    "GroupKeywords",
     "HeartbeatKeywords",
     "ReceivingKeywords",
     "ResourceKeywords",

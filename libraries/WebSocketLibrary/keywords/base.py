@@ -30,6 +30,9 @@ class LibraryComponent:
             if not cache:
                 raise NoConnectionError("No open WebSocket connection. Use 'Connect' first.")
             return cache.current
+        member = self._group_member(identifier)
+        if member is not None:
+            return member
         try:
             return cache.get_connection(identifier)
         except RuntimeError:
@@ -37,6 +40,17 @@ class LibraryComponent:
             raise NoConnectionError(
                 f"No WebSocket connection with alias or index '{identifier}'. Known: {known}."
             ) from None
+
+    def _group_member(self, identifier: str | int) -> WebSocketConnection | None:
+        """The member for ``group:index``, when ``group`` names an open group."""
+        group_name, _, index = str(identifier).rpartition(":")
+        group = self.library.groups.get(group_name)
+        if group is None:
+            return None
+        try:
+            return group.member(int(index))
+        except (ValueError, LookupError) as error:
+            raise NoConnectionError(str(error)) from None
 
     def seconds(
         self, timeout: timedelta | None, connection: WebSocketConnection | None = None

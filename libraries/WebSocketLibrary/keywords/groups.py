@@ -1,0 +1,299 @@
+"""Keywords for connection groups: many connections opened, fed and checked together."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.utils import DotDict
+
+from ..connection import ConnectOptions, WebSocketConnection, describe_close
+from ..errors import HandshakeError, MessageTimeoutError, NoConnectionError, WebSocketLibraryError
+from ..group import ConnectionGroup, MemberResult, fill, per_member
+from ..transcript import preview
+from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, timestr
+
+MEMBERS_NAMED_IN_FAILURES = 10
+
+
+class GroupKeywords(LibraryComponent):
+    @keyword(tags=("group", "connection"))
+    def open_connection_group(
+        self,
+        group: str,
+        count: int,
+        url: str | list[str],
+        *,
+        headers: dict[str, str] | list[dict[str, str]] | None = None,
+        subprotocols: list[str] | None = None,
+        concurrency: int = 50,
+        timeout: timedelta | None = None,
+        require_all: bool = True,
+    ) -> list[DotDict]:
+        """Opens ``count`` connections at once as the group named ``group``; returns the results.
+
+        ``url`` and ``headers`` are either one template for all members, in
+        which ``{i}`` is replaced by the member's index (from 1), or a list with
+        one entry per member (e.g. a token each). At most ``concurrency``
+        handshakes run at a time. ``timeout`` is as in `Connect`.
+
+        Returns one result per member, in index order: ``index``, ``name``
+        (``group:index``), ``opened``, ``status`` (101, or the refusal's HTTP
+        status, or ``None`` when the server did not answer), ``body`` (of a
+        refusal), ``error`` and ``handshake_time`` (seconds).
+
+        With ``require_all`` (the default) the keyword fails when any member
+        could not open, naming them and what the server answered; with
+        ``require_all=False`` it returns the results for the test to check,
+        e.g. that exactly the per-user limit was admitted.
+
+        Every member is an ordinary connection: pass ``connection=group:index``
+        to any keyword, e.g. ``Send Json Message  ${msg}  connection=tabs:2``.
+        Members are not in the transcript (it would drown the log); a summary is
+        logged instead, with the transcripts of members that fail a keyword.
+        Opening more connections than the soft file-descriptor limit allows
+        raises that limit when the hard limit permits, and fails clearly when
+        it does not.
+
+        | `Open Connection Group` | tabs | 2 | ${WS_URL}?access_token=${token} |
+        | ${results} = | `Open Connection Group` | users | 200 | ${WS_URL} | headers=${auth} |
+        | ${results} = | `Open Connection Group` | storm | 8 | ${url} | require_all=False |
+        """
+        if group in self.library.groups:
+            raise WebSocketLibraryError(
+                f"A connection group named '{group}' is already open; close it first "
+                "with 'Close Connection Group'."
+            )
+        if count < 0:
+            raise WebSocketLibraryError(f"A group has 0 or more connections, got {count}.")
+        try:
+            urls = per_member(url, count, "URL")
+            header_sets = per_member(headers or {}, count, "set of headers")
+        except ValueError as error:
+            raise WebSocketLibraryError(str(error)) from None
+        options = [
+            ConnectOptions(
+                headers=dict(header_set),
+                subprotocols=tuple(subprotocols or ()),
+                timeout=self.seconds(timeout),
+                max_message_size=self.library.max_message_size,
+            )
+            for header_set in header_sets
+        ]
+        target = ConnectionGroup(group)
+        try:
+            results = target.open(urls, options, concurrency)
+        except (OSError, ValueError) as error:
+            target.close(self.seconds(timeout))
+            raise WebSocketLibraryError(f"Cannot open group '{group}': {error}") from None
+        self.library.groups[group] = target
+        self._discard_transcripts(target)
+        self._log_summary(target, results)
+        failed = [r for r in results if not r.opened]
+        if failed and require_all:
+            raise HandshakeError(
+                f"Group '{group}': {len(failed)} of {count} connections did not open. "
+                + _describe_failures(failed)
+            )
+        return [_result(r) for r in results]
+
+    @keyword(tags=("group", "messages", "send"))
+    def send_message_to_group(
+        self, group: str, message: Any = None, *, each: list[Any] | None = None
+    ) -> int:
+        """Sends a message to every open member of ``group``; returns how many were sent to.
+
+        ``message`` is a template: a string is sent as text, a dictionary or list
+        as JSON, with ``{i}`` replaced by the member's index (a value that is
+        exactly ``{i}`` becomes the number). ``each`` instead gives one message per
+        open member, in index order. Arrival figures of the next `Wait For Group
+        Message` count from this send.
+
+        | `Send Message To Group` | tabs | ${{ {"type": "echo", "id": "{i}"} }} |
+        | `Send Message To Group` | users | hello from {i} |
+        | `Send Message To Group` | users | each=${messages} |
+        """
+        target = self.group(group)
+        if (message is None) == (each is None):
+            raise WebSocketLibraryError("Give either a message template or 'each', not both.")
+        if each is None:
+            messages = [fill(message, index) for index in target.open_indexes()]
+        else:
+            messages = list(each)
+        try:
+            return target.send(_send_one, messages)
+        except ValueError as error:
+            raise WebSocketLibraryError(f"Group '{group}': {error}") from None
+        finally:
+            self._discard_transcripts(target)
+
+    @keyword(tags=("group", "messages", "receive", "wait"))
+    def wait_for_group_message(
+        self,
+        group: str,
+        timeout: timedelta | None = None,
+        regex: str | None = None,
+        **fields: Any,
+    ) -> list[Any]:
+        """Waits until every open member of ``group`` has a message matching the criteria.
+
+        Criteria are those of `Wait For Message`. Takes the first match from
+        each member's inbox and returns them in index order (dictionaries or
+        lists for JSON, else text or bytes). ``timeout`` (the library's by
+        default) is one deadline for the whole group, not per member.
+
+        Fails naming every member that did not get a match, with how its wait
+        ended and what its inbox held instead; the transcripts of the first few
+        are logged. The matches others got are taken all the same.
+
+        | `Send Message To Group` | tabs | ${{ {"type": "echo", "id": "{i}"} }} |
+        | ${replies} = | `Wait For Group Message` | tabs | type=echo |
+        | `Wait For Group Message` | subscribers | type=event | topic=news | timeout=2s |
+        """
+        target = self.group(group)
+        criteria = self.criteria(fields, regex)
+        wait = self.seconds(timeout)
+        try:
+            got, missing = target.take_from_all(criteria, wait)
+            if missing:
+                self._log_member_transcripts(target, missing)
+                lines = [self._describe_member(target.members[i]) for i in missing]
+                shown = lines[:MEMBERS_NAMED_IN_FAILURES]
+                more = len(lines) - len(shown)
+                raise MessageTimeoutError(
+                    f"Group '{group}': {len(missing)} of {len(got) + len(missing)} members did "
+                    f"not receive a message {criteria.describe()} within {timestr(wait)}:\n"
+                    + "\n".join(shown)
+                    + (f"\n  ... and {more} more" if more else "")
+                )
+            return [got[index].structured for index in sorted(got)]
+        finally:
+            self._discard_transcripts(target)
+
+    @keyword(tags=("group",))
+    def get_group_figures(self, group: str) -> DotDict:
+        """Returns figures of ``group``; times in seconds, ``None`` when there is no data.
+
+        Keys: ``members``, ``open``, ``refused``, ``handshake_p50``,
+        ``handshake_p95``, ``handshake_max``; after a `Wait For Group Message`,
+        also ``first_arrival``, ``median_arrival``, ``last_arrival`` (after the
+        group's last send, or the first arrival when nothing was sent) and
+        ``arrival_spread`` (last minus first).
+
+        | ${figures} = | `Get Group Figures` | subscribers |
+        | Should Be True | ${figures.last_arrival} < 1 | msg=Took ${figures.last_arrival} s |
+        """
+        return DotDict(self.group(group).figures())
+
+    @keyword(tags=("group", "connection"))
+    def close_connection_group(self, group: str, timeout: timedelta | None = None) -> None:
+        """Closes every member of ``group``, all within one ``timeout``, and forgets the group.
+
+        `Close All Connections` closes groups too.
+
+        | `Close Connection Group` | tabs |
+        """
+        target = self.group(group)
+        target.close(self.seconds(timeout))
+        self._discard_transcripts(target)
+        del self.library.groups[group]
+
+    # Helpers.
+
+    def _discard_transcripts(self, target: ConnectionGroup) -> None:
+        for connection in target.members.values():
+            connection.transcript.drain()
+
+    def _log_member_transcripts(self, target: ConnectionGroup, indexes: list[int]) -> None:
+        shown = [target.members[i] for i in indexes[:3]]
+        self.library.log_transcript(*shown)
+
+    def _describe_member(self, connection: WebSocketConnection) -> str:
+        closed = connection.closed
+        state = "open" if closed is None else describe_close(closed)
+        messages = connection.inbox.snapshot()
+        if not messages:
+            held = "inbox empty"
+        else:
+            last = messages[-1]
+            held = (
+                f"inbox holds {len(messages)}, the last: "
+                f"{preview(last.data, PREVIEW_CHARS_IN_FAILURES)}"
+            )
+        return f"  {connection.name} ({state}): {held}"
+
+    def _log_summary(self, target: ConnectionGroup, results: list[MemberResult]) -> None:
+        figures = target.figures()
+        refused = [r for r in results if not r.opened]
+        rows = "".join(
+            f"<tr><td>{r.index}</td><td>{r.status if r.status is not None else '-'}</td>"
+            f"<td>{html.escape(self.library.mask(preview(r.body or r.error, 200)))}</td></tr>"
+            for r in refused[:MEMBERS_NAMED_IN_FAILURES]
+        )
+        p50, p95, worst = (
+            figures[key] for key in ("handshake_p50", "handshake_p95", "handshake_max")
+        )
+        text = (
+            f"<b>Group '{html.escape(target.name)}'</b>: {figures['open']} of "
+            f"{len(results)} opened"
+            + (
+                f"; handshake p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+                f"max {worst * 1000:.1f} ms"
+                if p50 is not None
+                else ""
+            )
+            + (f"; {html.escape(target.limit_note)}" if target.limit_note else "")
+        )
+        if refused:
+            text += (
+                f"<br>{len(refused)} did not open"
+                + (f" (the first {MEMBERS_NAMED_IN_FAILURES}):" if len(refused) > 10 else ":")
+                + "<table><tr><th>member</th><th>status</th><th>answer</th></tr>"
+                + rows
+                + "</table>"
+            )
+        logger.info(text, html=True)
+
+    def group(self, name: str) -> ConnectionGroup:
+        try:
+            return self.library.groups[name]
+        except KeyError:
+            known = ", ".join(f"'{g}'" for g in self.library.groups) or "none"
+            raise NoConnectionError(
+                f"No connection group named '{name}'. Open groups: {known}."
+            ) from None
+
+
+def _send_one(connection: WebSocketConnection, message: Any) -> None:
+    if isinstance(message, str):
+        connection.send_text(message)
+    elif isinstance(message, bytes):
+        connection.send_binary(message)
+    else:
+        connection.send_json(message)
+
+
+def _result(result: MemberResult) -> DotDict:
+    return DotDict(
+        index=result.index,
+        name=result.name,
+        opened=result.opened,
+        status=result.status,
+        body=result.body,
+        error=result.error,
+        handshake_time=result.handshake_seconds,
+    )
+
+
+def _describe_failures(failed: list[MemberResult]) -> str:
+    shown = failed[:MEMBERS_NAMED_IN_FAILURES]
+    lines = [
+        f"  {r.name}: "
+        + (f"HTTP {r.status}, body: {preview(r.body, 120) or '(empty)'}" if r.status else r.error)
+        for r in shown
+    ]
+    more = len(failed) - len(shown)
+    return "\n".join(lines) + (f"\n  ... and {more} more" if more else "")

@@ -1,0 +1,125 @@
+"""Connection group keywords against a real server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from WebSocketLibrary.errors import WebSocketLibraryError
+from WebSocketLibrary.footprint import Footprint
+
+
+def test_a_group_opens_sends_a_template_and_gets_every_reply(library, peer):
+    results = library.call("Open Connection Group", "g", 20, f"{peer}/echo")
+    assert [(r.index, r.name, r.opened, r.status) for r in results] == [
+        (i, f"g:{i}", True, 101) for i in range(1, 21)
+    ]
+    assert library.call("Send Message To Group", "g", {"type": "echo", "id": "{i}"}) == 20
+    replies = library.call("Wait For Group Message", "g", type="echo")
+    assert replies == [{"type": "echo", "id": i} for i in range(1, 21)]
+
+
+def test_one_message_each(library, peer):
+    library.call("Open Connection Group", "g", 3, f"{peer}/echo")
+    library.call("Send Message To Group", "g", each=["a", "b", "c"])
+    assert library.call("Wait For Group Message", "g") == ["a", "b", "c"]
+    with pytest.raises(WebSocketLibraryError, match=r"one message per open member \(3\), got 2"):
+        library.call("Send Message To Group", "g", each=["a", "b"])
+
+
+def test_members_work_with_every_single_connection_keyword(library, peer):
+    library.call("Open Connection Group", "tabs", 3, f"{peer}/echo")
+    library.call("Send Text Message", "only two", connection="tabs:2")
+    assert library.call("Receive Message", connection="tabs:2") == "only two"
+    library.call("Should Not Receive Message", timeout=timedelta(0), connection="tabs:1")
+    with pytest.raises(
+        WebSocketLibraryError, match=r"Group 'tabs' has no open member 4 \(members 1 to 3\)"
+    ):
+        library.call("Receive Message", connection="tabs:4")
+
+
+def test_refused_members_are_named_with_what_the_server_answered(library, peer):
+    urls = [f"{peer}/echo", f"{peer}/refuse/403", f"{peer}/echo", "ws://127.0.0.1:1/"]
+    with pytest.raises(WebSocketLibraryError) as raised:
+        library.call("Open Connection Group", "g", 4, urls)
+    text = str(raised.value)
+    assert text.startswith("Group 'g': 2 of 4 connections did not open.")
+    assert "g:2: HTTP 403, body: " in text
+    assert "g:4: Could not open connection 'g:4'" in text and "connection refused" in text
+    assert "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0" not in text, "the body's token is masked"
+
+
+def test_without_require_all_the_results_tell(library, peer):
+    urls = [f"{peer}/refuse/429", f"{peer}/echo"]
+    results = library.call("Open Connection Group", "g", 2, urls, require_all=False)
+    assert [(r.opened, r.status) for r in results] == [(False, 429), (True, 101)]
+    assert '"error":"go_away"' in results[0].body
+    figures = library.call("Get Group Figures", "g")
+    assert (figures.members, figures.open, figures.refused) == (2, 1, 1)
+    with pytest.raises(WebSocketLibraryError, match=r"no open member 1 .*never opened: 1\)"):
+        library.call("Send Text Message", "x", connection="g:1")
+
+
+def test_a_wait_names_the_members_that_got_nothing_and_what_they_had(library, peer):
+    urls = [f"{peer}/echo", f"{peer}/silent", f"{peer}/echo", f"{peer}/close/4003"]
+    library.call("Open Connection Group", "g", 4, urls, require_all=False)
+    library.call("Wait For Close", connection="g:4")
+    library.call("Send Message To Group", "g", "ping {i}")  # to the three open members
+    with pytest.raises(WebSocketLibraryError) as raised:
+        library.call("Wait For Group Message", "g", regex="^ping", timeout=timedelta(seconds=0.5))
+    assert str(raised.value) == (
+        "Group 'g': 2 of 4 members did not receive a message where matching regex '^ping' within "
+        "500ms:\n"
+        "  g:2 (open): inbox empty\n"
+        "  g:4 (closed by the server with code 4003, reason 'closing as asked'): inbox empty"
+    )
+
+
+def test_figures_after_a_broadcast(library, peer):
+    library.call("Open Connection Group", "g", 10, f"{peer}/echo", concurrency=3)
+    library.call("Send Message To Group", "g", "hi")
+    library.call("Wait For Group Message", "g")
+    figures = library.call("Get Group Figures", "g")
+    assert (figures.members, figures.open, figures.refused) == (10, 10, 0)
+    assert 0 < figures.handshake_p50 <= figures.handshake_p95 <= figures.handshake_max
+    assert 0 <= figures.first_arrival <= figures.median_arrival <= figures.last_arrival
+    assert figures.arrival_spread == pytest.approx(figures.last_arrival - figures.first_arrival)
+
+
+def test_group_names_are_checked(library, peer):
+    library.call("Open Connection Group", "g", 1, f"{peer}/echo")
+    with pytest.raises(WebSocketLibraryError, match="named 'g' is already open"):
+        library.call("Open Connection Group", "g", 1, f"{peer}/echo")
+    with pytest.raises(
+        WebSocketLibraryError, match="No connection group named 'h'. Open groups: 'g'"
+    ):
+        library.call("Wait For Group Message", "h")
+    library.call("Close Connection Group", "g")
+    library.call("Open Connection Group", "g", 1, f"{peer}/echo")  # the name is free again
+
+
+def reader_threads() -> int:
+    return sum(t.name.startswith("WebSocketLibrary-reader") for t in threading.enumerate())
+
+
+def test_closing_a_group_of_1000_returns_to_the_baseline(library, peer):
+    before = Footprint.now()
+    library.call("Open Connection Group", "big", 1000, f"{peer}/echo", concurrency=100)
+    assert reader_threads() == 1000
+    library.call("Close Connection Group", "big")
+    after = Footprint.now()
+    assert reader_threads() == 0
+    assert (after.connections, after.sockets) == (before.connections, before.sockets)
+    # The server's handler threads end a moment after their connections; ours do not linger.
+    assert after.threads <= before.threads + 5
+
+
+def test_close_all_connections_closes_groups_too(library, peer):
+    library.call("Connect", f"{peer}/echo", "single")
+    library.call("Open Connection Group", "g", 5, f"{peer}/echo")
+    library.call("Close All Connections")
+    assert reader_threads() == 0
+    with pytest.raises(WebSocketLibraryError, match="No connection group named 'g'"):
+        library.call("Get Group Figures", "g")
