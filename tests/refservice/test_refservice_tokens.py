@@ -251,3 +251,40 @@ def test_pair_tokens_share_one_issue_time(
     assert (access["iat"], access["exp"], access["roles"]) == (1000, 1060, ["publisher"])
     assert (refresh["iat"], refresh["exp"], refresh["typ"]) == (1000, 1120, "refresh")
     assert pair.expires_in == 60
+
+
+def refusal(tokens: TokenService, payload: dict[str, Any], expected: str = "access") -> TokenError:
+    with pytest.raises(TokenError) as caught:
+        tokens.verify(jwt.encode(payload, SECRET, "HS256"), expected)  # type: ignore[arg-type]
+    return caught.value
+
+
+@pytest.mark.parametrize("exp", ["soon", True, [1]])
+def test_an_exp_that_is_not_a_number_is_malformed(tokens: TokenService, exp: Any) -> None:
+    error = refusal(tokens, claims(exp=exp))
+    assert (error.reason, error.message) == (
+        "malformed_token",
+        "The token's exp claim is not a number.",
+    )
+
+
+def test_an_empty_sub_is_not_a_user_name(tokens: TokenService) -> None:
+    error = refusal(tokens, claims(sub=""))
+    assert (error.reason, error.message) == (
+        "malformed_token",
+        "The token's sub claim is not a user name.",
+    )
+
+
+@pytest.mark.parametrize("sub", [42, ["alice"]])
+def test_a_sub_that_is_not_a_string_is_malformed(tokens: TokenService, sub: Any) -> None:
+    # PyJWT refuses these itself (InvalidSubjectError), before the service's own check.
+    assert refusal(tokens, claims(sub=sub)).reason == "malformed_token"
+
+
+def test_a_token_of_the_wrong_type_names_both_types(tokens: TokenService) -> None:
+    error = refusal(tokens, claims(typ="refresh"))
+    assert (error.reason, error.message) == (
+        "wrong_token_type",
+        "The token has type 'refresh'; this needs a 'access' token.",
+    )
