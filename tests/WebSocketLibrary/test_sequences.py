@@ -49,6 +49,12 @@ def test_describe_ranges_limits_what_it_shows():
     assert describe_ranges([(1, 1), (3, 3), (5, 5)], limit=2) == "1, 3 and 1 more range(s)"
 
 
+def test_describe_ranges_shows_ten_by_default():
+    singles = [(n, n) for n in range(1, 22, 2)]  # 11 ranges: 1, 3, ..., 21
+    assert describe_ranges(singles[:10]) == "1, 3, 5, 7, 9, 11, 13, 15, 17, 19"
+    assert describe_ranges(singles) == "1, 3, 5, 7, 9, 11, 13, 15, 17, 19 and 1 more range(s)"
+
+
 def test_coverage_counts_values_not_messages():
     coverage = Coverage(1, 5)
     for value in (3, 4, 1, 2, 3, 4):  # 3 and 4 kept from before a reconnect, then redelivered
