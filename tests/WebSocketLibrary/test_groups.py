@@ -56,6 +56,7 @@ def test_without_require_all_the_results_tell(library, peer):
     results = library.call("Open Connection Group", "g", 2, urls, require_all=False)
     assert [(r.opened, r.status) for r in results] == [(False, 429), (True, 101)]
     assert '"error":"go_away"' in results[0].body
+    assert "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0" not in results[0].body, "masked in results too"
     figures = library.call("Get Group Figures", "g")
     assert (figures.members, figures.open, figures.refused) == (2, 1, 1)
     with pytest.raises(WebSocketLibraryError, match=r"no open member 1 .*never opened: 1\)"):

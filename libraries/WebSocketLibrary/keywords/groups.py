@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -98,7 +99,7 @@ class GroupKeywords(LibraryComponent):
                 f"Group '{group}': {len(failed)} of {count} connections did not open. "
                 + _describe_failures(failed)
             )
-        return [_result(r) for r in results]
+        return [_result(r, self.library.mask) for r in results]
 
     @keyword(tags=("group", "messages", "send"))
     def send_message_to_group(
@@ -276,14 +277,15 @@ def _send_one(connection: WebSocketConnection, message: Any) -> None:
         connection.send_json(message)
 
 
-def _result(result: MemberResult) -> DotDict:
+def _result(result: MemberResult, mask: Callable[[str], str]) -> DotDict:
+    """A member's result for Robot; body and error masked, as a test may log them."""
     return DotDict(
         index=result.index,
         name=result.name,
         opened=result.opened,
         status=result.status,
-        body=result.body,
-        error=result.error,
+        body=mask(result.body),
+        error=mask(result.error),
         handshake_time=result.handshake_seconds,
     )
 
