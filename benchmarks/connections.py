@@ -8,7 +8,11 @@ one does not inherit the other's memory:
 - ``baseline``: bare websocket-client, ``create_connection`` plus one plain
   thread per connection looping on ``recv()``;
 - ``library``: WebSocketLibrary's ``WebSocketConnection`` (reader thread,
-  inbox, transcript).
+  inbox, transcript), opened one after another;
+- ``group``: the ``Open Connection Group`` keyword (through the library's
+  keyword interface, as Robot calls it), 100 handshakes at a time; it also
+  times an echo to every member, from ``Send Message To Group`` until
+  ``Wait For Group Message`` has every reply.
 
 Run:  python benchmarks/connections.py --connections 1000
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -27,6 +32,7 @@ import requests
 import websocket
 
 from ReferenceServiceLibrary import ServiceProcess
+from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
 from WebSocketLibrary.matchers import Criteria
 
@@ -63,8 +69,40 @@ def open_library(url: str, headers: dict[str, str], count: int) -> list[WebSocke
     return opened
 
 
+def measure_group(ws_url: str, headers: dict[str, str], count: int) -> dict[str, float]:
+    library = WebSocketLibrary(transcript=False)
+    process = psutil.Process()
+    threads_before = threading.active_count()
+    rss_before = process.memory_info().rss
+    started = time.perf_counter()
+    library.run_keyword(
+        "open_connection_group", ("g", count, ws_url), {"headers": headers, "concurrency": 100}
+    )
+    open_seconds = time.perf_counter() - started
+    library.run_keyword("wait_for_group_message", ("g",), {"type": "welcome"})
+    rss_growth = process.memory_info().rss - rss_before
+    started = time.perf_counter()
+    library.run_keyword("send_message_to_group", ("g", {"type": "echo", "id": "{i}"}))
+    replies = library.run_keyword("wait_for_group_message", ("g",), {"type": "echo"})
+    echo_seconds = time.perf_counter() - started
+    assert [r["id"] for r in replies] == list(range(1, count + 1))
+    started = time.perf_counter()
+    library.run_keyword("close_connection_group", ("g",))
+    close_seconds = time.perf_counter() - started
+    return {
+        "open_seconds": open_seconds,
+        "close_seconds": close_seconds,
+        "echo_all_seconds": echo_seconds,
+        "rss_growth_mib": rss_growth / 2**20,
+        "kib_per_connection": rss_growth / 1024 / count,
+        "threads_left": threading.active_count() - threads_before,
+    }
+
+
 def measure(variant: str, ws_url: str, token: str, count: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
+    if variant == "group":
+        return measure_group(ws_url, headers, count)
     process = psutil.Process()
     threads_before = threading.active_count()
     rss_before = process.memory_info().rss
@@ -96,19 +134,20 @@ def measure(variant: str, ws_url: str, token: str, count: int) -> dict[str, floa
     }
 
 
-VARIANTS = ("baseline", "library")
+VARIANTS = ("baseline", "library", "group")
+TOKEN_VARIABLE = "CONNECTIONS_BENCHMARK_TOKEN"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=1000)
-    parser.add_argument("--variant", choices=["baseline", "library"], help=argparse.SUPPRESS)
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--ws-url", help=argparse.SUPPRESS)
-    parser.add_argument("--token", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.variant:  # A child run: measure one variant and print JSON.
-        print(json.dumps(measure(args.variant, args.ws_url, args.token, args.connections)))
+        token = os.environ[TOKEN_VARIABLE]
+        print(json.dumps(measure(args.variant, args.ws_url, token, args.connections)))
         return
 
     with ServiceProcess() as service:
@@ -120,16 +159,19 @@ def main() -> None:
         token = login.json()["access_token"]
         results = {}
         for variant in VARIANTS:
+            # The token goes by environment, so a failing child cannot show it in argv.
             child = subprocess.run(
                 [sys.executable, __file__, "--connections", str(args.connections),
-                 "--variant", variant, "--ws-url", service.ws_url, "--token", token],
-                capture_output=True, text=True, check=True,
+                 "--variant", variant, "--ws-url", service.ws_url],
+                capture_output=True, text=True, env={**os.environ, TOKEN_VARIABLE: token},
             )  # fmt: skip
+            if child.returncode:
+                sys.exit(f"The {variant} variant failed:\n{child.stderr[-3000:]}")
             results[variant] = json.loads(child.stdout.strip().splitlines()[-1])
 
-    base, lib = results["baseline"], results["library"]
+    base, lib, group = results["baseline"], results["library"], results["group"]
     print(f"{args.connections} concurrent connections, one process, reference service on loopback")
-    print(f"{'':24}{'baseline':>12}{'library':>12}{'ratio':>8}")
+    print(f"{'':24}{'baseline':>12}{'library':>12}{'ratio':>8}{'group':>12}{'ratio':>8}")
     for key, label in (
         ("open_seconds", "open all (s)"),
         ("close_seconds", "close all (s)"),
@@ -137,8 +179,12 @@ def main() -> None:
         ("kib_per_connection", "per connection (KiB)"),
         ("threads_left", "threads left"),
     ):
-        ratio = f"{lib[key] / base[key]:.2f}" if base[key] else "-"
-        print(f"{label:24}{base[key]:>12.2f}{lib[key]:>12.2f}{ratio:>8}")
+        cells = ""
+        for variant in (lib, group):
+            ratio = f"{variant[key] / base[key]:.2f}" if base[key] else "-"
+            cells += f"{variant[key]:>12.2f}{ratio:>8}"
+        print(f"{label:24}{base[key]:>12.2f}{cells}")
+    print(f"{'echo to all (s)':24}{'':>12}{'':>12}{'':>8}{group['echo_all_seconds']:>12.2f}")
 
 
 if __name__ == "__main__":
