@@ -48,6 +48,13 @@ def sends(data: bytes):
     return script
 
 
+def client_close_code(received: bytes) -> int:
+    """The code of the masked close frame the client sent first."""
+    assert received[0] == 0x88, f"expected the client's close frame, got {bytes(received[:2])!r}"
+    key, body = received[2:6], received[6 : 6 + (received[1] & 0x7F)]
+    return struct.unpack("!H", bytes(b ^ key[i % 4] for i, b in enumerate(body[:2])))[0]
+
+
 def test_a_send_that_times_out_drops_the_connection(raw_peer):
     connection = opened(raw_peer(stall), timeout=0.5)
     with pytest.raises(ConnectionClosedError, match="was dropped, since a partly sent frame"):
@@ -127,7 +134,7 @@ def test_close_code_out_of_range_is_a_clear_error(raw_peer):
 
 def test_an_invalid_fragment_fails_the_connection_before_the_message_ends(raw_peer):
     """Fail fast: the server never finishes the message, yet the client closes with 1007."""
-    received = bytearray()
+    received, done = bytearray(), threading.Event()
 
     def script(sock: socket.socket) -> None:
         # Valid on its own, then 0xF4 0x90 (above U+10FFFF); the final fragment never comes.
@@ -138,6 +145,7 @@ def test_an_invalid_fragment_fails_the_connection_before_the_message_ends(raw_pe
         with contextlib.suppress(OSError):
             while chunk := sock.recv(4096):
                 received.extend(chunk)
+        done.set()
         sock.close()
 
     connection = opened(raw_peer(script))
@@ -146,10 +154,8 @@ def test_an_invalid_fragment_fails_the_connection_before_the_message_ends(raw_pe
     assert (closed.code, closed.initiated_by) == (1007, "client")
     assert "not valid UTF-8" in closed.reason
     connection.close()
-    time.sleep(0.2)
-    assert received[0] == 0x88, "the client's close frame must reach the server"
-    key, body = received[2:6], received[6 : 6 + (received[1] & 0x7F)]
-    assert struct.unpack("!H", bytes(b ^ key[i % 4] for i, b in enumerate(body[:2])))[0] == 1007
+    assert done.wait(3), "the server saw the client's close and the end of the stream"
+    assert client_close_code(received) == 1007
 
 
 def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
@@ -160,13 +166,6 @@ def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
     assert message is not None and message.data == "€!"
     assert connection.closed is None
     connection.close(timeout=0.2)
-
-
-def client_close_code(received: bytes) -> int:
-    """The code of the masked close frame the client sent first."""
-    assert received[0] == 0x88, f"expected the client's close frame, got {bytes(received[:2])!r}"
-    key, body = received[2:6], received[6 : 6 + (received[1] & 0x7F)]
-    return struct.unpack("!H", bytes(b ^ key[i % 4] for i, b in enumerate(body[:2])))[0]
 
 
 def test_a_message_over_the_limit_fails_with_1009_before_its_payload_is_read(raw_peer):
