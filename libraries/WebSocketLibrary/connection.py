@@ -504,6 +504,15 @@ class WebSocketConnection:
         return CloseInfo(code, f"client failed the connection: {reason}", "client", time.time())
 
 
+def close_together(connections: Sequence[WebSocketConnection], timeout: float) -> None:
+    """Close ``connections`` all within one ``timeout``: every close frame goes out first."""
+    for connection in connections:
+        connection.start_close()
+    deadline = time.monotonic() + timeout
+    for connection in connections:
+        connection.finish_close(deadline)
+
+
 def close_payload(code: int, reason: str) -> bytes:
     """The body of a close frame; ``ValueError`` when RFC 6455 does not allow it."""
     if not 1000 <= code <= 4999:

@@ -17,7 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .connection import ConnectOptions, HandshakeRefusedError, WebSocketConnection
+from .connection import (
+    ConnectOptions,
+    HandshakeRefusedError,
+    WebSocketConnection,
+    close_together,
+)
 from .errors import HandshakeError
 from .inbox import Message
 
@@ -241,12 +246,7 @@ class ConnectionGroup:
 
     def close(self, timeout: float) -> None:
         """Close every member, all within one timeout."""
-        members = list(self.members.values())
-        for connection in members:
-            connection.start_close()
-        deadline = time.monotonic() + timeout
-        for connection in members:
-            connection.finish_close(deadline)
+        close_together(list(self.members.values()), timeout)
         self.members.clear()
 
 

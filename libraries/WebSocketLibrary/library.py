@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from robotlibcore import DynamicCore
 
 from AuthLibrary.masking import mask_credentials, reveals_secrets
 
-from .connection import WebSocketConnection
+from .connection import WebSocketConnection, close_together
 from .errors import WebSocketLibraryError
 from .group import ConnectionGroup
 from .keywords import (
@@ -164,12 +163,8 @@ class WebSocketLibrary(DynamicCore):
         """Close every connection and group member, all within one timeout, and forget them."""
         connections = list(self.connections)
         members = [m for group in self.groups.values() for m in group.members.values()]
-        for connection in connections + members:
-            connection.start_close()
         everything = connections + members
-        deadline = time.monotonic() + max((c.options.timeout for c in everything), default=0)
-        for connection in everything:
-            connection.finish_close(deadline)
+        close_together(everything, max((c.options.timeout for c in everything), default=0))
         self.log_transcript(*connections)
         for member in members:
             member.transcript.drain()

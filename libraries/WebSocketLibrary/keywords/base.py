@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from robot.utils import secs_to_timestr
 
-from ..connection import WebSocketConnection, describe_close
+from ..connection import ConnectOptions, WebSocketConnection, describe_close
 from ..errors import NoConnectionError, WebSocketLibraryError
 from ..matchers import Criteria
 from ..transcript import preview
@@ -60,6 +60,26 @@ class LibraryComponent:
         if connection is not None:
             return connection.options.timeout
         return self.library.timeout
+
+    def connect_options(
+        self,
+        timeout: timedelta | None,
+        max_message_size: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        subprotocols: list[str] | None = None,
+        **handshake: Any,
+    ) -> ConnectOptions:
+        """The options of a connection from keyword arguments; the library's defaults for None."""
+        if max_message_size is None:
+            max_message_size = self.library.max_message_size
+        return ConnectOptions(
+            headers=dict(headers or {}),
+            subprotocols=tuple(subprotocols or ()),
+            timeout=self.seconds(timeout),
+            max_message_size=max_message_size,
+            **handshake,
+        )
 
     def criteria(
         self, fields: dict[str, Any], regex: str | None, arrived_after: float | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from robot.api.deco import keyword
 from robot.utils import DotDict
@@ -71,11 +70,11 @@ class ConnectionKeywords(LibraryComponent):
         | `Connect` | wss://example.test/ws | subprotocols=${{["chat", "v2"]}} | ca_file=ca.pem |
         | `Connect` | ws://localhost:8765/ws?access_token=${token} | timeout=3s |
         """
-        options = self._options(
+        options = self.connect_options(
             timeout,
             max_message_size,
-            headers=dict(headers or {}),
-            subprotocols=tuple(subprotocols or ()),
+            headers=headers,
+            subprotocols=subprotocols,
             origin=origin,
             cookie=cookie,
             ca_file=ca_file,
@@ -117,11 +116,11 @@ class ConnectionKeywords(LibraryComponent):
         | ${refusal} =  | `Connect Should Be Refused` | ${WS_URL} | 401 |
         | Should Be Equal | ${refusal.json}[error] | token_expired |
         """
-        options = self._options(
+        options = self.connect_options(
             timeout,
             max_message_size,
-            headers=dict(headers or {}),
-            subprotocols=tuple(subprotocols or ()),
+            headers=headers,
+            subprotocols=subprotocols,
             origin=origin,
             cookie=cookie,
             ca_file=ca_file,
@@ -154,15 +153,6 @@ class ConnectionKeywords(LibraryComponent):
             + " but the server accepted it (HTTP 101"
             + (f", subprotocol '{subprotocol}'" if subprotocol else "")
             + ")."
-        )
-
-    def _options(
-        self, timeout: timedelta | None, max_message_size: int | None, **handshake: Any
-    ) -> ConnectOptions:
-        if max_message_size is None:
-            max_message_size = self.library.max_message_size
-        return ConnectOptions(
-            timeout=self.seconds(timeout), max_message_size=max_message_size, **handshake
         )
 
     def _open(self, url: str, alias: str | None, options: ConnectOptions) -> WebSocketConnection:

@@ -11,7 +11,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..connection import ConnectOptions, WebSocketConnection, describe_close
+from ..connection import WebSocketConnection, describe_close
 from ..errors import HandshakeError, MessageTimeoutError, NoConnectionError, WebSocketLibraryError
 from ..group import ConnectionGroup, MemberResult, fill, per_member
 from ..transcript import preview
@@ -76,12 +76,7 @@ class GroupKeywords(LibraryComponent):
         except ValueError as error:
             raise WebSocketLibraryError(str(error)) from None
         options = [
-            ConnectOptions(
-                headers=dict(header_set),
-                subprotocols=tuple(subprotocols or ()),
-                timeout=self.seconds(timeout),
-                max_message_size=self.library.max_message_size,
-            )
+            self.connect_options(timeout, headers=header_set, subprotocols=subprotocols)
             for header_set in header_sets
         ]
         target = ConnectionGroup(group)
@@ -251,7 +246,11 @@ class GroupKeywords(LibraryComponent):
         if refused:
             text += (
                 f"<br>{len(refused)} did not open"
-                + (f" (the first {MEMBERS_NAMED_IN_FAILURES}):" if len(refused) > 10 else ":")
+                + (
+                    f" (the first {MEMBERS_NAMED_IN_FAILURES}):"
+                    if len(refused) > MEMBERS_NAMED_IN_FAILURES
+                    else ":"
+                )
                 + "<table><tr><th>member</th><th>status</th><th>answer</th></tr>"
                 + rows
                 + "</table>"
