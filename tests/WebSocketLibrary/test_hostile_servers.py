@@ -48,6 +48,24 @@ def sends(data: bytes):
     return script
 
 
+class SendsThenRecords:
+    """A peer script: send ``data``, then keep what the client sends until it hangs up."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.received = bytearray()
+        self.done = threading.Event()
+
+    def __call__(self, sock: socket.socket) -> None:
+        sock.sendall(self.data)
+        sock.settimeout(3)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(4096):
+                self.received.extend(chunk)
+        self.done.set()
+        sock.close()
+
+
 def client_close_code(received: bytes) -> int:
     """The code of the masked close frame the client sent first."""
     assert received[0] == 0x88, f"expected the client's close frame, got {bytes(received[:2])!r}"
@@ -134,28 +152,18 @@ def test_close_code_out_of_range_is_a_clear_error(raw_peer):
 
 def test_an_invalid_fragment_fails_the_connection_before_the_message_ends(raw_peer):
     """Fail fast: the server never finishes the message, yet the client closes with 1007."""
-    received, done = bytearray(), threading.Event()
-
-    def script(sock: socket.socket) -> None:
-        # Valid on its own, then 0xF4 0x90 (above U+10FFFF); the final fragment never comes.
-        sock.sendall(
-            frame(0x1, "κόσμε".encode(), fin=False) + frame(0x0, b"\xf4\x90\x80\x80", fin=False)
-        )
-        sock.settimeout(3)
-        with contextlib.suppress(OSError):
-            while chunk := sock.recv(4096):
-                received.extend(chunk)
-        done.set()
-        sock.close()
-
+    # Valid on its own, then 0xF4 0x90 (above U+10FFFF); the final fragment never comes.
+    script = SendsThenRecords(
+        frame(0x1, "κόσμε".encode(), fin=False) + frame(0x0, b"\xf4\x90\x80\x80", fin=False)
+    )
     connection = opened(raw_peer(script))
     closed = connection.inbox.wait_for_close(2)
     assert closed is not None, "the connection must fail without waiting for the last fragment"
     assert (closed.code, closed.initiated_by) == (1007, "client")
     assert "not valid UTF-8" in closed.reason
     connection.close()
-    assert done.wait(3), "the server saw the client's close and the end of the stream"
-    assert client_close_code(received) == 1007
+    assert script.done.wait(3), "the server saw the client's close and the end of the stream"
+    assert client_close_code(script.received) == 1007
 
 
 def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
@@ -170,16 +178,7 @@ def test_a_code_point_split_across_fragments_is_delivered_whole(raw_peer):
 
 def test_a_message_over_the_limit_fails_with_1009_before_its_payload_is_read(raw_peer):
     """A server announcing 1 TiB: the client refuses at the header, buffering nothing."""
-    received, done = bytearray(), threading.Event()
-
-    def script(sock: socket.socket) -> None:
-        sock.sendall(bytes([0x82, 127]) + struct.pack("!Q", 2**40) + b"x" * 1000)
-        sock.settimeout(3)
-        with contextlib.suppress(OSError):
-            while chunk := sock.recv(4096):
-                received.extend(chunk)
-        done.set()
-        sock.close()
+    script = SendsThenRecords(bytes([0x82, 127]) + struct.pack("!Q", 2**40) + b"x" * 1000)
 
     connection = WebSocketConnection(
         raw_peer(script), ConnectOptions(timeout=1, max_message_size=2**20), name="big"
@@ -192,8 +191,8 @@ def test_a_message_over_the_limit_fails_with_1009_before_its_payload_is_read(raw
         f"client failed the connection: message of {2**40} bytes is over the limit of {2**20} bytes"
     )
     connection.close()
-    assert done.wait(3)
-    assert client_close_code(received) == 1009
+    assert script.done.wait(3)
+    assert client_close_code(script.received) == 1009
 
 
 def test_the_limit_is_set_by_connect_and_by_the_library(raw_peer):
