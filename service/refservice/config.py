@@ -31,6 +31,11 @@ DEFAULT_USERS: tuple[UserSpec, ...] = (
     ("publisher", "publisher-password", (PUBLISHER_ROLE,)),
 )
 
+SEED_INDEX = "{i}"
+"""Replaced by 1, 2 ... N in :attr:`Settings.seed_user_pattern`."""
+DEFAULT_SEED_USER_PATTERN = "user-{i}:user-{i}-password"
+MAX_SEED_USERS = 100_000
+
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
@@ -70,6 +75,8 @@ class Settings:
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
     users: tuple[UserSpec, ...] = DEFAULT_USERS
+    seed_users: int = 0
+    seed_user_pattern: str = DEFAULT_SEED_USER_PATTERN
     max_queue_length: int = 10000
     state_history: int = 100
     max_outbox_messages: int = 1000
@@ -120,6 +127,15 @@ class Settings:
             )
         if not self.users:
             raise ConfigError("At least one user must be configured.")
+        if not 0 <= self.seed_users <= MAX_SEED_USERS:
+            raise ConfigError(f"seed_users must be from 0 to {MAX_SEED_USERS}.")
+        name, _, _ = self.seed_user_pattern.partition(":")
+        if SEED_INDEX not in name:
+            raise ConfigError(
+                f"The seed user pattern {self.seed_user_pattern!r} must have {SEED_INDEX} in the "
+                "user name (NAME:PASSWORD[:ROLES]), or every seeded user would be the same one."
+            )
+        parse_user(self.seed_user_pattern.replace(SEED_INDEX, "1"))
         if self.max_queue_length < 1:
             raise ConfigError("max_queue_length must be at least 1.")
         if self.max_outbox_messages < 1:
@@ -130,6 +146,13 @@ class Settings:
             raise ConfigError("state_history must not be negative.")
         if self.bind_timeout < 0:
             raise ConfigError("bind_timeout must not be negative.")
+
+    def seeded_users(self) -> tuple[UserSpec, ...]:
+        """The users made from :attr:`seed_user_pattern`, ``{i}`` from 1 to :attr:`seed_users`."""
+        return tuple(
+            parse_user(self.seed_user_pattern.replace(SEED_INDEX, str(index)))
+            for index in range(1, self.seed_users + 1)
+        )
 
 
 # --- value parsers -------------------------------------------------------------------
@@ -396,6 +419,22 @@ OPTIONS: tuple[Option, ...] = (
         "Seeded user NAME:PASSWORD[:ROLE,ROLE]; repeat the flag. Env var: 'a:pw,b:pw:publisher'.",
         "NAME:PASSWORD[:ROLES]",
         repeat=True,
+    ),
+    Option(
+        "seed_users",
+        "--seed-users",
+        "REFSERVICE_SEED_USERS",
+        parse_count,
+        "Also seed N users from --seed-user-pattern (user-1 ... user-N); 0 = none.",
+        "COUNT",
+    ),
+    Option(
+        "seed_user_pattern",
+        "--seed-user-pattern",
+        "REFSERVICE_SEED_USER_PATTERN",
+        str,
+        "NAME:PASSWORD[:ROLES] of the seeded users, {i} standing for 1 ... N.",
+        "PATTERN",
     ),
     Option(
         "max_queue_length",

@@ -1,7 +1,7 @@
 """Sans-I/O message protocol: a frame and the session go in, the replies come out.
 
 Nothing here touches a socket, so every rule can be tested by calling functions.
-The I/O layer (:mod:`refservice.app`) sends each reply: a ``dict`` as a JSON text
+The I/O layer (:mod:`refservice.ws_routes`) sends each reply: a ``dict`` as a JSON text
 frame, ``bytes`` as a binary frame.
 
 Message types are dispatched through a table (:attr:`Protocol.handlers`) keyed by the
@@ -111,6 +111,7 @@ class Session:
 
     user: str
     connection_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    opened_at: str = field(default_factory=utc_now_iso)
     claims: Mapping[str, Any] = field(default_factory=dict)
     # Free-form room for later features.
     state: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +158,8 @@ class ProtocolError(Exception):
 
 
 Handler = Callable[[Session, Message], list[Reply]]
+PresenceSource = Callable[[str], list[JSONObject]]
+"""A user's open connections, oldest first: ``connection_id`` and ``opened_at`` of each."""
 
 
 def error_reply(
@@ -220,6 +223,27 @@ def handle_ping(session: Session, message: Message) -> list[Reply]:
         reply["id"] = message.id
     reply["server_time"] = utc_now_iso()
     return [reply]
+
+
+def presence_handler(source: PresenceSource) -> Handler:
+    """``presence``: the asking user's open connections (tabs), as ``source`` lists them."""
+
+    def handle_presence(session: Session, message: Message) -> list[Reply]:
+        tabs = source(session.user)
+        return [
+            _with_id(
+                {
+                    "type": "presence",
+                    "user": session.user,
+                    "connection_id": session.connection_id,
+                    "count": len(tabs),
+                    "connections": tabs,
+                },
+                message,
+            )
+        ]
+
+    return handle_presence
 
 
 DEFAULT_HANDLERS: Mapping[str, Handler] = {
@@ -464,6 +488,7 @@ class Protocol:
         store: Store | None = None,
         max_queue_length: int = 10000,
         state_history: int = 100,
+        presence: PresenceSource | None = None,
     ) -> None:
         self.handlers: dict[str, Handler] = dict(DEFAULT_HANDLERS if handlers is None else handlers)
         self.store = store
@@ -477,6 +502,8 @@ class Protocol:
             for message_type, handler in durable.table().items():
                 self.register(message_type, handler)
                 self.store_types.add(message_type)
+        if presence is not None:
+            self.register("presence", presence_handler(presence))
 
     def register(self, message_type: str, handler: Handler) -> None:
         self.handlers[message_type] = handler

@@ -198,3 +198,39 @@ def test_every_setting_is_documented() -> None:
     for option in OPTIONS:
         assert f"| `{option.flag}" in doc, option.flag
         assert f"`{option.env}`" in doc, option.env
+
+
+def test_seed_users_from_the_default_pattern() -> None:
+    settings = load_settings(["--seed-users", "3"], {})
+    assert settings.seeded_users() == (
+        ("user-1", "user-1-password", ()),
+        ("user-2", "user-2-password", ()),
+        ("user-3", "user-3-password", ()),
+    )
+    assert settings.users == DEFAULT_USERS  # seeded users come on top of --user
+    assert Settings().seeded_users() == ()
+
+
+def test_seed_user_pattern_with_roles_from_the_environment() -> None:
+    settings = load_settings(
+        [],
+        {"REFSERVICE_SEED_USERS": "2", "REFSERVICE_SEED_USER_PATTERN": "tab{i}:pw-{i}:publisher"},
+    )
+    assert settings.seeded_users() == (
+        ("tab1", "pw-1", ("publisher",)),
+        ("tab2", "pw-2", ("publisher",)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seed-users", "-1"], "must not be negative"),
+        (["--seed-users", "100001"], "from 0 to 100000"),
+        (["--seed-users", "2", "--seed-user-pattern", "same:pw-{i}"], "in the user name"),
+        (["--seed-user-pattern", "user-{i}"], "NAME:PASSWORD"),
+    ],
+)
+def test_bad_seed_settings_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(argv, {})

@@ -163,3 +163,43 @@ def test_encode_is_strict_json() -> None:
     assert encode(b"\x00\xff") == b"\x00\xff"
     with pytest.raises(ValueError):
         encode({"type": "echo", "payload": float("inf")})
+
+
+@pytest.mark.parametrize("message_id", ["p1", 3, None])
+def test_presence_lists_the_asking_users_tabs(session: Session, message_id: Any) -> None:
+    tabs = [
+        {"connection_id": session.connection_id, "opened_at": session.opened_at},
+        {"connection_id": "other-tab", "opened_at": "2026-01-01T00:00:00.000Z"},
+    ]
+    asked: list[str] = []
+
+    def source(user: str) -> list[dict[str, Any]]:
+        asked.append(user)
+        return tabs
+
+    protocol = Protocol(presence=source)
+    body: dict[str, Any] = {"type": "presence"}
+    if message_id is not None:
+        body["id"] = message_id
+    reply = one(protocol.receive_text(session, json.dumps(body)))
+    expected: dict[str, Any] = {
+        "type": "presence",
+        "user": "alice",
+        "connection_id": session.connection_id,
+        "count": 2,
+        "connections": tabs,
+    }
+    if message_id is not None:
+        expected["id"] = message_id
+    assert reply == expected
+    assert asked == ["alice"]
+
+
+def test_presence_is_unknown_without_a_source(protocol: Protocol, session: Session) -> None:
+    assert one(protocol.receive_text(session, '{"type":"presence"}'))["code"] == "unknown_type"
+
+
+def test_every_session_has_its_own_id_and_opening_time() -> None:
+    first, second = Session(user="alice"), Session(user="alice")
+    assert first.connection_id != second.connection_id
+    datetime.fromisoformat(first.opened_at.replace("Z", "+00:00"))

@@ -333,3 +333,16 @@ def test_patch_on_a_stale_version_is_a_conflict_with_the_current_doc(tmp_path: P
         assert conflict.applied is False
         assert conflict == PatchResult(applied=False, version=1, doc={"a": 1})
         assert store.state_get("alice") == (1, {"a": 1})
+
+
+def test_seeding_at_a_lower_cost_stores_the_cost_with_the_hash(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "cost.db")) as store:
+        store.seed_users([("cheap", "pw")], cost=2**8)
+        store.seed_users([("dear", "pw")])
+        with closing(sqlite3.connect(tmp_path / "cost.db")) as db:
+            hashes = dict(db.execute("SELECT username, password_hash FROM users"))
+        assert hashes["cheap"].startswith("scrypt$256$8$1$")
+        assert hashes["dear"].startswith("scrypt$4096$8$1$")
+        assert store.verify_password("cheap", "pw")
+        assert not store.verify_password("cheap", "pw2")
+        assert store.verify_password("dear", "pw")

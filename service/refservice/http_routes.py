@@ -1,0 +1,180 @@
+"""The HTTP endpoints: health, metrics, login, refresh and ``POST /events``."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache, partial
+from typing import Any
+
+import psutil
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from refservice.config import PUBLISHER_ROLE
+from refservice.credentials import bearer_token
+from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, publish
+from refservice.services import Services
+from refservice.tokens import TokenError
+
+router = APIRouter()
+
+
+def error_response(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": error, "message": message})
+
+
+def token_error_response(error: TokenError) -> JSONResponse:
+    return error_response(401, error.reason, error.message)
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+@cache
+def _this_process() -> psutil.Process:
+    return psutil.Process(os.getpid())
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> dict[str, Any]:
+    services = services_of(request)
+    snapshot = services.metrics.snapshot()
+    snapshot["queue"]["pending"] = await services.db(services.store.pending_counts)
+    process = _this_process()
+    return {
+        **snapshot,
+        "process": {"rss_bytes": process.memory_info().rss, "pid": process.pid},
+        "heartbeat": {
+            "interval": services.settings.heartbeat_interval,
+            "timeout": services.settings.heartbeat_timeout,
+        },
+    }
+
+
+@router.post("/auth/login", response_model=None)
+async def login(request: Request) -> JSONResponse:
+    services = services_of(request)
+    body = await _read_json_object(request)
+    if isinstance(body, JSONResponse):
+        return body
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return error_response(
+            400, "invalid_request", "'username' and 'password' must both be strings."
+        )
+    valid = await run_in_threadpool(services.store.verify_password, username, password)
+    if not valid:
+        return error_response(401, "invalid_credentials", "Wrong user name or password.")
+    return await _token_response(services, username)
+
+
+@router.post("/auth/refresh", response_model=None)
+async def refresh(request: Request) -> JSONResponse:
+    services = services_of(request)
+    body = await _read_json_object(request)
+    if isinstance(body, JSONResponse):
+        return body
+    refresh_token = body.get("refresh_token")
+    if refresh_token is not None and not isinstance(refresh_token, str):
+        return error_response(400, "invalid_request", "'refresh_token' must be a string.")
+    try:
+        claims = services.tokens.verify(refresh_token, "refresh")
+        await services.check_user(claims["sub"])
+    except TokenError as error:
+        return token_error_response(error)
+    return await _token_response(services, claims["sub"])
+
+
+@router.post("/events", response_model=None)
+async def post_events(request: Request) -> JSONResponse:
+    services = services_of(request)
+    try:
+        claims = services.tokens.verify(
+            bearer_token(request.headers.get("authorization")), "access"
+        )
+        await services.check_user(claims["sub"])
+    except TokenError as error:
+        return token_error_response(error)
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or PUBLISHER_ROLE not in roles:
+        return error_response(403, "forbidden", f"Publishing needs the {PUBLISHER_ROLE!r} role.")
+    body = await _read_json_object(request)
+    if isinstance(body, JSONResponse):
+        return body
+    refusal = _publish_refusal(body)
+    if refusal is not None:
+        return refusal
+    try:
+        result = await services.db(
+            partial(
+                publish,
+                services.store,
+                user=body.get("user"),
+                topic=body.get("topic"),
+                data=body["data"],
+                limit=services.settings.max_queue_length,
+            )
+        )
+    except ProtocolError as error:
+        if error.code == "queue_full":
+            return JSONResponse(
+                status_code=507,
+                content={"error": error.code, **error.extra, "message": error.message},
+            )
+        return error_response(404, error.code, error.message)
+    services.notify(tuple(name for name, _ in result))
+    return JSONResponse(status_code=201, content={"deliveries": deliveries(result)})
+
+
+def _publish_refusal(body: dict[str, Any]) -> JSONResponse | None:
+    """The 400 answer for a ``POST /events`` body that is not a valid publish, or ``None``."""
+    user, topic = body.get("user"), body.get("topic")
+    if ("user" in body) == ("topic" in body):
+        return error_response(
+            400, "invalid_request", "The body needs exactly one of 'user' and 'topic'."
+        )
+    if "user" in body and (not isinstance(user, str) or not user):
+        return error_response(400, "invalid_request", "'user' must be a non-empty string.")
+    if "topic" in body and (
+        not isinstance(topic, str) or not topic or len(topic) > MAX_TOPIC_LENGTH
+    ):
+        return error_response(
+            400,
+            "invalid_request",
+            f"'topic' must be a non-empty string of at most {MAX_TOPIC_LENGTH} characters.",
+        )
+    if "data" not in body:
+        return error_response(400, "invalid_request", "'data' is required (any JSON).")
+    return None
+
+
+async def _read_json_object(request: Request) -> dict[str, Any] | JSONResponse:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "invalid_request", "The request body must be valid JSON.")
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_request", "The request body must be a JSON object.")
+    return body
+
+
+async def _token_response(services: Services, username: str) -> JSONResponse:
+    roles = await services.db(services.store.user_roles, username)
+    pair = services.tokens.issue_pair(username, roles)
+    return JSONResponse(
+        {
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "token_type": "bearer",
+            "expires_in": pair.expires_in,
+        }
+    )
