@@ -24,7 +24,11 @@ from .connection import (
     close_together,
 )
 from .errors import HandshakeError
-from .inbox import Message
+from .inbox import CloseInfo, Message
+
+Predicate = Callable[[Message], bool]
+PredicateFor = Callable[[int], Predicate]
+"""The criteria of one member, by its index (criteria may differ per member)."""
 
 INDEX_PLACEHOLDER = "{i}"
 """Replaced by the member's index (from 1) in URL, header and message templates."""
@@ -47,22 +51,39 @@ class MemberResult:
     handshake_seconds: float | None = None
 
 
-def fill(template: Any, index: int) -> Any:
+def fill(template: Any, index: int, *, exact_as_number: bool = True) -> Any:
     """``template`` with ``{i}`` replaced by ``index`` in every string inside it.
 
-    A string that is exactly ``{i}`` becomes the number itself, so a JSON template
-    ``{"id": "{i}"}`` gives ``{"id": 3}``. Replacement is textual, not ``str.format``,
-    so JSON braces need no escaping.
+    A string that is exactly ``{i}`` becomes the number itself (unless
+    ``exact_as_number`` is false), so a JSON template ``{"id": "{i}"}`` gives
+    ``{"id": 3}``. Replacement is textual, not ``str.format``, so JSON braces need
+    no escaping.
     """
     if isinstance(template, str):
-        if template == INDEX_PLACEHOLDER:
+        if template == INDEX_PLACEHOLDER and exact_as_number:
             return index
         return template.replace(INDEX_PLACEHOLDER, str(index))
     if isinstance(template, Mapping):
-        return {fill(key, index): fill(value, index) for key, value in template.items()}
+        return {
+            fill(key, index, exact_as_number=exact_as_number): fill(
+                value, index, exact_as_number=exact_as_number
+            )
+            for key, value in template.items()
+        }
     if isinstance(template, list | tuple):
-        return [fill(item, index) for item in template]
+        return [fill(item, index, exact_as_number=exact_as_number) for item in template]
     return template
+
+
+def has_placeholder(template: Any) -> bool:
+    """Whether ``{i}`` appears in any string inside ``template``."""
+    if isinstance(template, str):
+        return INDEX_PLACEHOLDER in template
+    if isinstance(template, Mapping):
+        return any(has_placeholder(k) or has_placeholder(v) for k, v in template.items())
+    if isinstance(template, list | tuple):
+        return any(has_placeholder(item) for item in template)
+    return False
 
 
 def per_member(value: Any, count: int, what: str) -> list[Any]:
@@ -100,6 +121,23 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+@dataclass(frozen=True)
+class GroupOutcomes:
+    """How each member's wait ended: a match, a close, still waiting, or never opened."""
+
+    matched: dict[int, Message]
+    closed: dict[int, CloseInfo]
+    waiting: list[int]
+    refused: list[int]
+
+    def close_codes(self) -> dict[int | None, int]:
+        """How many members closed with each close code."""
+        counts: dict[int | None, int] = {}
+        for info in self.closed.values():
+            counts[info.code] = counts.get(info.code, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or 0)))
 
 
 class ConnectionGroup:
@@ -194,24 +232,59 @@ class ConnectionGroup:
         return len(members)
 
     def take_from_all(
-        self, predicate: Callable[[Message], bool], timeout: float
+        self, predicate_for: PredicateFor, timeout: float
     ) -> tuple[dict[int, Message], list[int]]:
-        """Take the first matching message of every open member, within one timeout.
+        """Take the first matching message of every member, within one timeout.
 
-        Returns what each member got and the indexes that got nothing in time.
+        Returns what each member got and the indexes that got nothing in time (a
+        member that is closed and has no match gives up at once).
         """
         deadline = time.monotonic() + timeout
         got: dict[int, Message] = {}
         missing: list[int] = []
         for index in sorted(self.members):
             connection = self.members[index]
-            message = connection.inbox.take(predicate, max(deadline - time.monotonic(), 0))
+            wait = max(deadline - time.monotonic(), 0)
+            message = connection.inbox.take(predicate_for(index), wait)
             if message is None:
                 missing.append(index)
             else:
                 got[index] = message
         self.last_arrivals = got
         return got, missing
+
+    def outcomes(self, predicate_for: PredicateFor, timeout: float) -> GroupOutcomes:
+        """Wait, within one timeout, until each member has a matching message or has closed.
+
+        Unlike :meth:`take_from_all` a member that closes is an outcome, not a
+        failure: this is for checks like "exactly the limit was admitted".
+        """
+        got, missing = self.take_from_all(predicate_for, timeout)
+        closed: dict[int, CloseInfo] = {}
+        waiting: list[int] = []
+        for index in missing:
+            info = self.members[index].closed
+            if info is None:
+                waiting.append(index)
+            else:
+                closed[index] = info
+        refused = [r.index for r in self.results if not r.opened]
+        return GroupOutcomes(got, closed, waiting, refused)
+
+    def peek_all(self, predicate_for: PredicateFor, within: float) -> dict[int, Message]:
+        """The first message of each open member matching its criteria within one window.
+
+        Nothing is taken from the inboxes. Members that have one already count at once;
+        the others are watched until the window ends.
+        """
+        deadline = time.monotonic() + within
+        found: dict[int, Message] = {}
+        for index in self.open_indexes():
+            wait = max(deadline - time.monotonic(), 0)
+            message = self.members[index].inbox.peek(predicate_for(index), wait)
+            if message is not None:
+                found[index] = message
+        return found
 
     # Figures and closing.
 

@@ -6,13 +6,35 @@ import resource
 
 import pytest
 
-from WebSocketLibrary.group import ensure_file_descriptors, fill, per_member, percentile
+from WebSocketLibrary.group import (
+    ensure_file_descriptors,
+    fill,
+    has_placeholder,
+    per_member,
+    percentile,
+)
 
 
 def test_fill_replaces_the_index_in_every_string():
     template = {"type": "echo", "id": "{i}", "to": "user-{i}", "tags": ["t{i}", 5], "n": None}
     assert fill(template, 7) == {"type": "echo", "id": 7, "to": "user-7", "tags": ["t7", 5],
                                  "n": None}  # fmt: skip
+
+
+def test_fill_can_keep_an_exact_placeholder_as_text():
+    assert fill({"id": "{i}", "to": "user-{i}"}, 4, exact_as_number=False) == {
+        "id": "4",
+        "to": "user-4",
+    }
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [("x{i}", True), ({"a": ["b", "{i}"]}, True), ({"{i}": 1}, True), ("{j}", False),
+     ({"a": [1, None]}, False), (None, False)],
+)  # fmt: skip
+def test_has_placeholder_looks_inside_everything(template, expected):
+    assert has_placeholder(template) is expected
 
 
 def test_fill_leaves_json_braces_alone():

@@ -124,3 +124,57 @@ def test_close_all_connections_closes_groups_too(library, peer):
     assert reader_threads() == 0
     with pytest.raises(WebSocketLibraryError, match="No connection group named 'g'"):
         library.call("Get Group Figures", "g")
+
+
+def test_each_member_waits_for_its_own_reply_with_an_index_in_the_criteria(library, peer):
+    library.call("Open Connection Group", "g", 3, f"{peer}/echo")
+    # Every member gets every id, the others' first: only {i} picks its own.
+    for index in (3, 2, 1):
+        library.call("Send Message To Group", "g", {"type": "echo", "id": index, "from": "{i}"})
+    replies = library.call("Wait For Group Message", "g", id="{i}")
+    assert [(r["id"], r["from"]) for r in replies] == [(1, 1), (2, 2), (3, 3)]
+    texts = library.call("Wait For Group Message", "g", regex='"from": ?{i}[,}]')
+    assert len(texts) == 3
+    with pytest.raises(WebSocketLibraryError) as raised:
+        library.call("Wait For Group Message", "g", id="{i}", timeout=timedelta(seconds=0.2))
+    assert "3 of 3 members did not receive a message where id == '{i}'" in str(raised.value)
+
+
+def test_outcomes_tell_matched_from_closed_from_waiting(library, peer):
+    urls = [f"{peer}/hello", f"{peer}/close/4008", f"{peer}/silent", f"{peer}/hello"]
+    urls.append(f"{peer}/refuse/403")
+    library.call("Open Connection Group", "g", 5, urls, require_all=False)
+    outcome = library.call("Wait For Group Outcomes", "g", timeout=timedelta(seconds=0.5))
+    assert outcome.matched == [1, 4]
+    assert set(outcome.messages) == {1, 4}
+    assert outcome.closed == [2]
+    assert outcome.close_codes == {4008: 1}
+    assert outcome.waiting == [3]
+    assert outcome.refused == [5]
+    # The match was taken; the rest stays.
+    assert library.call("Get Inbox", connection="g:1") == ["plain text", b"\x00\x01"]
+
+
+def test_group_should_not_receive_fails_naming_the_members_that_did(library, peer):
+    library.call("Open Connection Group", "g", 3, f"{peer}/echo")
+    library.call("Send Text Message", "for two", connection="g:2")
+    library.call("Group Should Not Receive Message", "g", timedelta(seconds=0.3), regex="^for one")
+    library.call("Send Text Message", "for three", connection="g:3")
+    with pytest.raises(WebSocketLibraryError) as raised:
+        library.call("Group Should Not Receive Message", "g", timedelta(seconds=0.3), regex="^for")
+    assert str(raised.value).startswith(
+        "Group 'g': 2 of 3 members received a message where matching regex '^for', which they "
+        "should not have:\n  g:2: #1 text: for two\n  g:3: #1 text: for three"
+    )
+    # Within one window: a message that arrives late in it counts too.
+    late = ("Send Text Message", "late")
+    timer = threading.Timer(0.2, library.call, late, {"connection": "g:1"})
+    timer.start()
+    try:
+        with pytest.raises(WebSocketLibraryError, match=r"(?s)1 of 3 members .*g:1: #1 text: late"):
+            library.call(
+                "Group Should Not Receive Message", "g", timedelta(seconds=1), regex="^late"
+            )
+    finally:
+        timer.join()
+    assert library.call("Get Inbox", connection="g:2") == ["for two"], "inboxes are left alone"

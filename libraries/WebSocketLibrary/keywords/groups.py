@@ -12,8 +12,23 @@ from robot.api.deco import keyword
 from robot.utils import DotDict
 
 from ..connection import WebSocketConnection, describe_close
-from ..errors import HandshakeError, MessageTimeoutError, NoConnectionError, WebSocketLibraryError
-from ..group import ConnectionGroup, MemberResult, fill, per_member
+from ..errors import (
+    HandshakeError,
+    MessageTimeoutError,
+    NoConnectionError,
+    UnexpectedMessageError,
+    WebSocketLibraryError,
+)
+from ..group import (
+    ConnectionGroup,
+    GroupOutcomes,
+    MemberResult,
+    PredicateFor,
+    fill,
+    has_placeholder,
+    per_member,
+)
+from ..matchers import Criteria
 from ..transcript import preview
 from .base import PREVIEW_CHARS_IN_FAILURES, LibraryComponent, timestr
 
@@ -136,24 +151,26 @@ class GroupKeywords(LibraryComponent):
     ) -> list[Any]:
         """Waits until every open member of ``group`` has a message matching the criteria.
 
-        Criteria are those of `Wait For Message`. Takes the first match from
-        each member's inbox and returns them in index order (dictionaries or
-        lists for JSON, else text or bytes). ``timeout`` (the library's by
-        default) is one deadline for the whole group, not per member.
+        Criteria are those of `Wait For Message`; ``{i}`` in a criterion's
+        value (or in ``regex``) stands for each member's index, so every member
+        can wait for its own reply. Takes the first match from each member's
+        inbox and returns them in index order (dictionaries or lists for JSON,
+        else text or bytes). ``timeout`` (the library's by default) is one
+        deadline for the whole group, not per member.
 
         Fails naming every member that did not get a match, with how its wait
         ended and what its inbox held instead; the transcripts of the first few
         are logged. The matches others got are taken all the same.
 
         | `Send Message To Group` | tabs | ${{ {"type": "echo", "id": "{i}"} }} |
-        | ${replies} = | `Wait For Group Message` | tabs | type=echo |
+        | ${replies} = | `Wait For Group Message` | tabs | type=echo | id={i} |
         | `Wait For Group Message` | subscribers | type=event | topic=news | timeout=2s |
         """
         target = self.group(group)
-        criteria = self.criteria(fields, regex)
+        criteria, criteria_for = self._member_criteria(fields, regex)
         wait = self.seconds(timeout)
         try:
-            got, missing = target.take_from_all(criteria, wait)
+            got, missing = target.take_from_all(criteria_for, wait)
             if missing:
                 self._log_member_transcripts(target, missing)
                 lines = [self._describe_member(target.members[i]) for i in missing]
@@ -168,6 +185,87 @@ class GroupKeywords(LibraryComponent):
             return [got[index].structured for index in sorted(got)]
         finally:
             self._discard_transcripts(target)
+
+    @keyword(tags=("group", "messages", "receive", "wait"))
+    def wait_for_group_outcomes(
+        self,
+        group: str,
+        timeout: timedelta | None = None,
+        regex: str | None = None,
+        **fields: Any,
+    ) -> DotDict:
+        """Waits until each member of ``group`` has a matching message *or* has closed.
+
+        For checks where some members are meant to be turned away, e.g. that a
+        connect storm over a per-user limit admits exactly the limit. Criteria
+        are as in `Wait For Group Message` (``{i}`` included); the wait has one
+        deadline for the whole group. It does not fail by itself: it returns
+        what happened, for the test to assert, and logs a summary.
+
+        Returns a dictionary with ``matched`` (indexes of members that got a
+        match, which is taken from their inbox), ``messages`` (index to that
+        match), ``closed`` (indexes that closed without one), ``close_codes``
+        (close code to how many members closed with it), ``waiting`` (indexes
+        with neither by the deadline) and ``refused`` (indexes whose handshake
+        failed).
+
+        | ${outcome} = | `Wait For Group Outcomes` | storm | type=welcome |
+        | Length Should Be | ${outcome.matched} | ${LIMIT} |
+        | Should Be Equal | ${outcome.close_codes} | ${{ {4008: 5} }} |
+        """
+        target = self.group(group)
+        _, criteria_for = self._member_criteria(fields, regex)
+        try:
+            outcomes = target.outcomes(criteria_for, self.seconds(timeout))
+        finally:
+            self._discard_transcripts(target)
+        self._log_outcomes(target, outcomes)
+        return DotDict(
+            matched=sorted(outcomes.matched),
+            messages={i: m.structured for i, m in sorted(outcomes.matched.items())},
+            closed=sorted(outcomes.closed),
+            close_codes=outcomes.close_codes(),
+            waiting=outcomes.waiting,
+            refused=outcomes.refused,
+        )
+
+    @keyword(tags=("group", "messages", "receive", "wait"))
+    def group_should_not_receive_message(
+        self,
+        group: str,
+        within: timedelta = timedelta(seconds=1),
+        regex: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Fails if any open member of ``group`` gets a matching message within ``within``.
+
+        One window for the whole group; a match already in an inbox fails at
+        once. Criteria are as in `Wait For Group Message` (``{i}`` included);
+        with none, any message fails. Inboxes are left as they are. The failure
+        names the members and what each got.
+
+        | `Group Should Not Receive Message` | other_users | within=500ms | type=event |
+        """
+        target = self.group(group)
+        criteria, criteria_for = self._member_criteria(fields, regex)
+        try:
+            found = target.peek_all(criteria_for, within.total_seconds())
+        finally:
+            self._discard_transcripts(target)
+        if found:
+            lines = [
+                f"  {target.member_name(i)}: #{m.sequence} {m.kind}: "
+                f"{preview(m.data, PREVIEW_CHARS_IN_FAILURES)}"
+                for i, m in sorted(found.items())
+            ]
+            shown = lines[:MEMBERS_NAMED_IN_FAILURES]
+            more = len(lines) - len(shown)
+            raise UnexpectedMessageError(
+                f"Group '{group}': {len(found)} of {len(target.open_indexes())} members received "
+                f"a message {criteria.describe()}, which they should not have:\n"
+                + "\n".join(shown)
+                + (f"\n  ... and {more} more" if more else "")
+            )
 
     @keyword(tags=("group",))
     def get_group_figures(self, group: str) -> DotDict:
@@ -198,6 +296,41 @@ class GroupKeywords(LibraryComponent):
         del self.library.groups[group]
 
     # Helpers.
+
+    def _member_criteria(
+        self, fields: dict[str, Any], regex: str | None
+    ) -> tuple[Criteria, PredicateFor]:
+        """The criteria as written (for messages) and each member's, ``{i}`` filled in."""
+        criteria = self.criteria(fields, regex)
+        if not has_placeholder(list(fields.values())) and not has_placeholder(regex):
+            return criteria, lambda _index: criteria
+
+        def criteria_for(index: int) -> Criteria:
+            # Textual, not a number: a criterion written in a test is text and matches
+            # a JSON number written the same way.
+            values = {
+                path: fill(value, index, exact_as_number=False) for path, value in fields.items()
+            }
+            return self.criteria(values, fill(regex, index, exact_as_number=False))
+
+        return criteria, criteria_for
+
+    def _log_outcomes(self, target: ConnectionGroup, outcomes: GroupOutcomes) -> None:
+        codes = ", ".join(
+            f"{count} with {code if code is not None else 'no code'}"
+            for code, count in outcomes.close_codes().items()
+        )
+        parts = [f"{len(outcomes.matched)} matched"]
+        if outcomes.closed:
+            parts.append(f"{len(outcomes.closed)} closed ({codes})")
+        if outcomes.waiting:
+            parts.append(f"{len(outcomes.waiting)} still waiting")
+        if outcomes.refused:
+            parts.append(f"{len(outcomes.refused)} never opened")
+        logger.info(
+            f"<b>Group '{html.escape(target.name)}'</b>: " + html.escape(", ".join(parts)),
+            html=True,
+        )
 
     def _discard_transcripts(self, target: ConnectionGroup) -> None:
         for connection in target.members.values():
