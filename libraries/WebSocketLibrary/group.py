@@ -200,6 +200,18 @@ class ConnectionGroup:
     def open_indexes(self) -> list[int]:
         return [i for i in sorted(self.members) if self.members[i].is_open]
 
+    def waiting_indexes(self) -> list[int]:
+        """Members a group wait covers: all but those the client closed on purpose.
+
+        A member the server closed, or that dropped, still counts: it is one that did
+        not get its message.
+        """
+        return [
+            index
+            for index in sorted(self.members)
+            if (closed := self.members[index].closed) is None or closed.initiated_by != "client"
+        ]
+
     def open_members(self) -> list[WebSocketConnection]:
         return [self.members[i] for i in self.open_indexes()]
 
@@ -237,12 +249,13 @@ class ConnectionGroup:
         """Take the first matching message of every member, within one timeout.
 
         Returns what each member got and the indexes that got nothing in time (a
-        member that is closed and has no match gives up at once).
+        member that is closed and has no match gives up at once; one the client
+        closed is left out).
         """
         deadline = time.monotonic() + timeout
         got: dict[int, Message] = {}
         missing: list[int] = []
-        for index in sorted(self.members):
+        for index in self.waiting_indexes():
             connection = self.members[index]
             wait = max(deadline - time.monotonic(), 0)
             message = connection.inbox.take(predicate_for(index), wait)

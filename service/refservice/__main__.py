@@ -84,6 +84,11 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
         log_level=settings.log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # uvicorn's default of 5 s closes idle HTTP keep-alive connections while a test is
+        # busy with its WebSockets; when the loop runs that close late (lagging behind
+        # hundreds of WebSocket closes), a request the client has just sent on the idle
+        # connection is reset (seen in suite 07). A longer idle time makes that rare.
+        timeout_keep_alive=60,
     )
     logging.getLogger("uvicorn.error").addFilter(_drop_spurious_denial_error)
     logging.getLogger("uvicorn.error").addFilter(_demote_client_utf8_error)

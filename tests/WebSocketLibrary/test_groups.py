@@ -178,3 +178,11 @@ def test_group_should_not_receive_fails_naming_the_members_that_did(library, pee
     finally:
         timer.join()
     assert library.call("Get Inbox", connection="g:2") == ["for two"], "inboxes are left alone"
+
+
+def test_a_member_the_test_closed_is_left_out_of_group_waits(library, peer):
+    library.call("Open Connection Group", "tabs", 3, f"{peer}/echo")
+    library.call("Close Connection", connection="tabs:2")
+    assert library.call("Send Message To Group", "tabs", "after {i}") == 2
+    assert library.call("Wait For Group Message", "tabs") == ["after 1", "after 3"]
+    assert library.call("Get Group Figures", "tabs").open == 2

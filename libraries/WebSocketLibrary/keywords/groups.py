@@ -158,8 +158,11 @@ class GroupKeywords(LibraryComponent):
         else text or bytes). ``timeout`` (the library's by default) is one
         deadline for the whole group, not per member.
 
-        Fails naming every member that did not get a match, with how its wait
-        ended and what its inbox held instead; the transcripts of the first few
+        A member the test closed itself (`Close Connection` with
+        ``connection=group:index``) is left out; one the server closed, or that
+        dropped, counts as a member that got nothing. Fails naming every member
+        that did not get a match, with how its wait ended and what its inbox
+        held instead; the transcripts of the first few
         are logged. The matches others got are taken all the same.
 
         | `Send Message To Group` | tabs | ${{ {"type": "echo", "id": "{i}"} }} |
