@@ -1,13 +1,14 @@
-"""One WebSocket client connection: handshake, background reader, sending, closing.
+"""One WebSocket client connection: handshake, background reading, sending, closing.
 
 Nothing here knows about Robot Framework, so it can be used and tested alone.
 websocket-client does the opening handshake and writes frames; reading is ours.
-The reader thread reads the socket as soon as bytes arrive and hands them to a
-:class:`~.receiver.Receiver`, which applies RFC 6455's rules without I/O. The
-thread acts on its events: it answers pings at once (websocket-client alone
-answers them only while someone calls ``recv``), puts messages into the inbox,
-fails the connection on a protocol violation, and records the wire traffic in
-the transcript.
+The process's read loop (:mod:`.readloop`, one thread for every connection)
+reads the socket as soon as bytes arrive and this class hands them to a
+:class:`~.receiver.Receiver`, which applies RFC 6455's rules without I/O, then
+acts on its events: it answers pings at once (websocket-client alone answers
+them only while someone calls ``recv``), puts messages into the inbox, fails the
+connection on a protocol violation, and records the wire traffic in the
+transcript.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from .control import ControlFrameLog
 from .errors import ConnectionClosedError, HandshakeError
 from .frames import Opcode, build_frame
 from .inbox import CloseInfo, Inbox
+from .readloop import READ_LOOP, THREAD_NAME
 from .receiver import DEFAULT_MAX_MESSAGE_SIZE, Close, Message, Ping, Pong, Receiver
 from .transcript import EVENT, RECEIVED, SENT, Transcript
 
-READER_THREAD_PREFIX = "WebSocketLibrary-reader"
+READER_THREAD_PREFIX = THREAD_NAME
 
 CLOSE_NORMAL = 1000
 CLOSE_ABNORMAL = 1006
@@ -121,7 +123,10 @@ class WebSocketConnection:
             skip_utf8_validation=True,
         )
         self._receiver = Receiver(options.max_message_size)
-        self._reader: threading.Thread | None = None
+        self._reading = False
+        """Set once the socket is in the read loop (after a successful handshake)."""
+        self._read_ended = threading.Event()
+        self._end: CloseInfo | None = None
         self._close_sent = threading.Event()
 
     # Opening.
@@ -168,10 +173,8 @@ class WebSocketConnection:
             note=f"HTTP 101 in {self.handshake_seconds * 1000:.1f} ms"
             + (f", subprotocol {self.subprotocol}" if self.subprotocol else ""),
         )
-        self._reader = threading.Thread(
-            target=self._read_loop, name=f"{READER_THREAD_PREFIX}-{self.name}", daemon=True
-        )
-        self._reader.start()
+        self._reading = True
+        READ_LOOP.add(self._ws.sock, self)
 
     def reopen(
         self,
@@ -260,11 +263,12 @@ class WebSocketConnection:
 
     @property
     def is_open(self) -> bool:
-        return self._reader is not None and self.inbox.closed is None
+        return self._reading and self.inbox.closed is None
 
     @property
     def reader_alive(self) -> bool:
-        return self._reader is not None and self._reader.is_alive()
+        """Whether the read loop still serves this connection's socket."""
+        return self._reading and not self._read_ended.is_set()
 
     # Sending.
 
@@ -337,7 +341,7 @@ class WebSocketConnection:
 
     def _ensure_open(self, action: str) -> None:
         closed = self.inbox.closed
-        if self._reader is None:
+        if not self._reading:
             raise ConnectionClosedError(f"Cannot {action}: {self.describe()} was never opened.")
         if closed is not None:
             raise ConnectionClosedError(
@@ -349,7 +353,7 @@ class WebSocketConnection:
     def close(
         self, code: int = CLOSE_NORMAL, reason: str = "", timeout: float | None = None
     ) -> CloseInfo:
-        """Run the closing handshake and release the socket and the reader thread.
+        """Run the closing handshake and release the socket (the read loop lets go of it).
 
         Returns how the connection ended; for a connection the server had
         already closed, that is the server's close.
@@ -361,7 +365,7 @@ class WebSocketConnection:
     def start_close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Send the close frame, unless the connection is already closed or closing."""
         payload = close_payload(code, reason)
-        if self._reader is None or self.inbox.closed is not None or self._close_sent.is_set():
+        if not self._reading or self.inbox.closed is not None or self._close_sent.is_set():
             return
         self._close_sent.set()
         sent_at = time.time()
@@ -375,7 +379,7 @@ class WebSocketConnection:
 
     def finish_close(self, deadline: float) -> CloseInfo:
         """Wait until ``deadline`` for the server's close, then release everything."""
-        if self._reader is None:
+        if not self._reading:
             self._ws.shutdown()
             return self.inbox.closed or CloseInfo(None, "never opened", "client", time.time())
         if self.inbox.wait_for_close(max(deadline - time.monotonic(), 0)) is None:
@@ -383,10 +387,10 @@ class WebSocketConnection:
                 CloseInfo(None, "no close frame from the server before the timeout", "client",
                           time.time())
             )  # fmt: skip
-        self._reader.join(max(deadline - time.monotonic(), 0.1))
-        if self._reader.is_alive():  # Only a server that never stops sending gets here.
-            self._abort()
-            self._reader.join(self.options.timeout)
+        if not self._read_ended.wait(max(deadline - time.monotonic(), 0.1)):
+            self._abort()  # Only a server that never stops sending gets here.
+            self._read_ended.wait(self.options.timeout)
+        READ_LOOP.join_if_idle(max(deadline - time.monotonic(), 0.1))
         return self.inbox.closed  # type: ignore[return-value]
 
     def abort(self, reset: bool = False) -> None:
@@ -406,9 +410,10 @@ class WebSocketConnection:
                     socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                 )
         self._drop(info, how=socket.SHUT_RD if reset else socket.SHUT_RDWR)
-        if self._reader is not None:
-            self._reader.join(self.options.timeout)
-        self._ws.shutdown()
+        if not self._reading:
+            self._ws.shutdown()
+        elif self._read_ended.wait(self.options.timeout):  # the loop closes the socket
+            READ_LOOP.join_if_idle(self.options.timeout)
 
     def _drop(self, info: CloseInfo, how: int = socket.SHUT_RDWR) -> None:
         """Record why the connection ends, then cut the socket so the reader stops."""
@@ -425,50 +430,80 @@ class WebSocketConnection:
             with contextlib.suppress(OSError):
                 sock.shutdown(how)
 
-    # The reader thread.
+    # Reading (called by the read loop's thread).
 
-    def _read_loop(self) -> None:
-        info: CloseInfo | None = None
+    def on_readable(self) -> bool:
+        """Read what the socket has and act on it; false once the connection is over."""
+        sock = self._ws.sock
         try:
-            info = self._read_until_closed()
+            while True:
+                try:
+                    data = sock.recv(READ_SIZE)
+                except TimeoutError:
+                    return True  # Only part of a TLS record came: nothing was read yet.
+                if not data:
+                    raise ConnectionResetError("the server closed TCP without a close frame")
+                self._end = self._act_on(data)
+                if self._end is not None:
+                    return False
+                # TLS may hold decrypted bytes the selector cannot see.
+                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                    return True
         except (OSError, websocket.WebSocketException) as error:
             initiated_by = "client" if self._close_sent.is_set() else "network"
-            info = CloseInfo(
+            self._end = CloseInfo(
                 CLOSE_ABNORMAL, f"connection lost: {_explain(error)}", initiated_by, time.time()
             )
-            self.transcript.record(EVENT, "dropped", note=info.reason)
-        finally:
+            self.transcript.record(EVENT, "dropped", note=self._end.reason)
+            return False
+
+    def on_finished(self) -> None:
+        """The read loop let go of the socket: close it and record how the connection ended."""
+        try:
             self._ws.shutdown()
             self.control.close()
+        finally:
             self.inbox.close(
-                info or CloseInfo(CLOSE_ABNORMAL, "reader stopped", "client", time.time())
+                self._end or CloseInfo(CLOSE_ABNORMAL, "reader stopped", "client", time.time())
             )
+            self._read_ended.set()
 
-    def _read_until_closed(self) -> CloseInfo:
-        sock = self._ws.sock
-        while True:
-            try:
-                data = sock.recv(READ_SIZE)
-            except TimeoutError:
-                continue  # Idle; the receiver keeps any partial frame.
-            if not data:
-                raise ConnectionResetError("the server closed TCP without a close frame")
-            for event in self._receiver.feed(data):
-                if isinstance(event, Message):
-                    self._deliver(event.data)
-                elif isinstance(event, Ping):
-                    self.control.record_ping(event.payload)
-                    self.transcript.record(RECEIVED, "ping", event.payload)
-                    if self.answer_pings:
-                        self._ws.pong(event.payload)
-                        self.transcript.record(SENT, "pong", event.payload)
-                elif isinstance(event, Pong):
-                    self.control.record_pong(event.payload)
-                    self.transcript.record(RECEIVED, "pong", event.payload)
-                elif isinstance(event, Close):
-                    return self._on_close_frame(event)
-                else:
-                    return self._fail_connection(event.code, event.reason)
+    def _act_on(self, data: bytes) -> CloseInfo | None:
+        """Feed ``data`` to the receiver and act on its events; how it ended, if it did."""
+        for event in self._receiver.feed(data):
+            if isinstance(event, Message):
+                self._deliver(event.data)
+            elif isinstance(event, Ping):
+                self.control.record_ping(event.payload)
+                self.transcript.record(RECEIVED, "ping", event.payload)
+                if self.answer_pings:
+                    self._pong(event.payload)
+                    self.transcript.record(SENT, "pong", event.payload)
+            elif isinstance(event, Pong):
+                self.control.record_pong(event.payload)
+                self.transcript.record(RECEIVED, "pong", event.payload)
+            elif isinstance(event, Close):
+                return self._on_close_frame(event)
+            else:
+                return self._fail_connection(event.code, event.reason)
+        return None
+
+    def _pong(self, payload: bytes) -> None:
+        """Answer a ping without making every other socket wait for this one.
+
+        While a keyword is sending on this socket (a big message to a slow server),
+        the pong would wait for its lock, and the read loop with it: then the pong
+        goes out from a short-lived thread instead.
+        """
+        if not self._ws.lock.locked():
+            self._ws.pong(payload)
+            return
+
+        def pong_later() -> None:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
+                self._ws.pong(payload)  # a failure shows up on the next read or send
+
+        threading.Thread(target=pong_later, name=f"{THREAD_NAME}-pong", daemon=True).start()
 
     def _deliver(self, data: str | bytes) -> None:
         self.inbox.put(data)

@@ -1,6 +1,6 @@
 """Pings and pongs seen on one connection, for heartbeat keywords.
 
-The reader thread records every control frame it receives; keywords wait on
+The read loop records every control frame it receives; keywords wait on
 them here, as they wait on data messages in the inbox. Only the latest frames
 are kept, so a connection open for hours does not grow without bound.
 """

@@ -140,7 +140,7 @@ class Inbox:
         self._received = 0
         self._removals = 0  # Bumped whenever messages leave, so waiters know to rescan.
 
-    # Producer side (the reader thread).
+    # Producer side (the read loop).
 
     def put(self, data: str | bytes) -> Message:
         with self._condition:

@@ -1,7 +1,7 @@
 """What crossed the wire, recorded in any thread and rendered as HTML for log.html.
 
 Robot Framework ignores log messages from threads other than the main one, so
-the reader thread only records events here; keywords render them later.
+the read loop only records events here; keywords render them later.
 """
 
 from __future__ import annotations

@@ -120,13 +120,28 @@ def test_abort_drops_without_close_frame(peer):
     assert not connection.reader_alive
 
 
-def test_reader_threads_are_named_and_gone_after_close(peer):
+def reader_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]
+
+
+def test_one_named_reader_thread_serves_all_and_is_gone_after_the_last_close(peer):
     connections = [opened(f"{peer}/echo") for _ in range(5)]
-    names = [t.name for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]
-    assert len(names) == 5
+    assert reader_threads() == [READER_THREAD_PREFIX]
     for connection in connections:
+        connection.send_text(f"to {connection.name}")
+    for connection in connections:
+        assert connection.inbox.take(ANY, 2).data == f"to {connection.name}"
+    for connection in connections[:-1]:
         connection.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX)]
+    assert reader_threads() == [READER_THREAD_PREFIX], "the last connection is still served"
+    assert connections[-1].reader_alive
+    connections[-1].close()
+    assert reader_threads() == []
+    again = opened(f"{peer}/echo")  # and it starts again for the next connection
+    again.send_text("again")
+    assert again.inbox.take(ANY, 2).data == "again"
+    again.close()
+    assert reader_threads() == []
 
 
 def test_reopen_keeps_unconsumed_messages_in_front_of_new_ones(peer):

@@ -209,3 +209,43 @@ def test_the_limit_is_set_by_connect_and_by_the_library(raw_peer):
     message = library.run_keyword("receive_binary_message", (), {"connection": "roomy"})
     assert message == b"y" * 300
     library.close_all()
+
+
+def test_a_ping_during_a_stuck_send_holds_up_no_other_connection(raw_peer, peer):
+    send_is_stuck, pinged = threading.Event(), threading.Event()
+
+    def ping_then_stall(sock: socket.socket) -> None:
+        """Ping once the client's big send is stuck on the full buffers; never read."""
+        send_is_stuck.wait(10)
+        sock.sendall(frame(0x9, b"are you there"))
+        pinged.set()
+        time.sleep(5)
+        sock.close()
+
+    stuck = opened(raw_peer(ping_then_stall), timeout=3)
+    other = opened(f"{peer}/echo")
+
+    def send_too_much() -> None:
+        with contextlib.suppress(ConnectionClosedError):  # it times out, as it should
+            stuck.send_binary(b"x" * 50_000_000)
+
+    sending = threading.Thread(target=send_too_much)
+    sending.start()
+    try:
+        # websocket-client holds its send lock once the frame is built and being written.
+        deadline = time.monotonic() + 10
+        while not stuck._ws.lock.locked() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        send_is_stuck.set()
+        assert pinged.wait(2)
+        # The read loop has the ping, and its pong waits behind the stuck send's lock;
+        # the other connection must still be served at once.
+        assert stuck.control.wait_for_pings(1, 0, 1)
+        started = time.monotonic()
+        other.send_text("still served")
+        assert other.inbox.take(lambda m: m.data == "still served", 1) is not None
+        assert time.monotonic() - started < 1
+    finally:
+        sending.join(10)
+        stuck.close(timeout=0.5)
+        other.close()
