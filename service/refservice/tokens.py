@@ -137,8 +137,10 @@ class TokenService:
             raise TokenError("missing_token")
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise TokenError("malformed_token") from None
+        except jwt.PyJWTError as error:  # also crit and kid of the wrong type or value
+            raise TokenError(
+                "malformed_token", f"The token is not a well-formed JWT: {error}."
+            ) from None
         algorithm = header.get("alg")
         if algorithm != self._algorithm:
             raise TokenError(
@@ -173,8 +175,10 @@ class TokenService:
         # InvalidSignatureError subclasses DecodeError: it must be caught first.
         except jwt.InvalidSignatureError:
             raise TokenError("invalid_signature") from None
-        except (jwt.DecodeError, jwt.InvalidTokenError, jwt.InvalidKeyError):
-            raise TokenError("malformed_token") from None
+        except jwt.PyJWTError as error:
+            raise TokenError(
+                "malformed_token", f"The token is not a well-formed JWT: {error}."
+            ) from None
         expires = claims["exp"]
         if not isinstance(expires, (int, float)) or isinstance(expires, bool):
             raise TokenError("malformed_token", "The token's exp claim is not a number.")
