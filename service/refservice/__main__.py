@@ -19,6 +19,7 @@ import uvicorn
 
 from refservice.app import create_app
 from refservice.config import ConfigError, Settings, load_settings
+from refservice.credentials import RedactCredentials
 from refservice.wsstack import uvicorn_ws
 
 logger = logging.getLogger("refservice")
@@ -92,6 +93,8 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
     )
     logging.getLogger("uvicorn.error").addFilter(_drop_spurious_denial_error)
     logging.getLogger("uvicorn.error").addFilter(_demote_client_utf8_error)
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactCredentials())
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 from starlette.requests import HTTPConnection
 
 from refservice.tokens import TokenError
 
 BEARER_SUBPROTOCOL = "bearer"
+
+# A query parameter whose name says it carries a credential, and its value.
+_CREDENTIAL_IN_QUERY = re.compile(
+    r"(?i)([?&][\w.-]*(?:token|secret|password|passwd|api[_-]?key|auth|signature)[\w.-]*=)"
+    r"[^&#\s\"']*"
+)
+REDACTED = "[redacted]"
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -43,3 +53,27 @@ def chosen_subprotocol(connection: HTTPConnection) -> str | None:
     """``bearer`` when the client offered it (the token came that way), else none."""
     offered = connection.scope.get("subprotocols", [])
     return BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+
+
+def redact_query_credentials(text: str) -> str:
+    """``text`` with the value of every credential-looking query parameter redacted."""
+    return _CREDENTIAL_IN_QUERY.sub(rf"\1{REDACTED}", text)
+
+
+class RedactCredentials(logging.Filter):
+    """Redacts query-string tokens in a log record before any handler writes it.
+
+    uvicorn logs each request's path with its query (``GET /ws?access_token=...``), in
+    the access log and in its WebSocket ``[accepted]`` lines: a token would end up in
+    the service's log in full.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_query_credentials(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query_credentials(arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
