@@ -20,6 +20,7 @@ import uvicorn
 from refservice.app import create_app
 from refservice.config import ConfigError, Settings, load_settings
 from refservice.credentials import RedactCredentials
+from refservice.tokens import TokenService
 from refservice.wsstack import uvicorn_ws
 
 logger = logging.getLogger("refservice")
@@ -163,6 +164,7 @@ def _after_graceful_shutdown(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
+        TokenService(settings)  # refuses weak keys before anything listens
     except ConfigError as error:
         print(f"refservice: {error}", file=sys.stderr)
         return 2

@@ -37,6 +37,9 @@ DEFAULT_SEED_USER_PATTERN = "user-{i}:user-{i}-password"
 MAX_SEED_USERS = 100_000
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+# RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
+MIN_HMAC_SECRET_BYTES: Mapping[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
+MIN_RSA_KEY_BITS = 2048
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
 WS_IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
@@ -97,8 +100,14 @@ class Settings:
                 f"JWT algorithm {self.jwt_algorithm} needs --jwt-private-key "
                 "(and optionally --jwt-public-key)."
             )
-        if self.jwt_algorithm in HMAC_ALGORITHMS and not self.jwt_secret:
-            raise ConfigError("The JWT secret must not be empty.")
+        if self.jwt_algorithm in HMAC_ALGORITHMS:
+            wanted = MIN_HMAC_SECRET_BYTES[self.jwt_algorithm]
+            if len(self.jwt_secret.encode()) < wanted:
+                raise ConfigError(
+                    f"The {self.jwt_algorithm} secret must be at least {wanted} bytes (RFC 7518 "
+                    f"section 3.2: as long as the hash); this one has "
+                    f"{len(self.jwt_secret.encode())}."
+                )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"Port {self.port} is out of range 0-65535.")
         for name in ("access_token_ttl", "refresh_token_ttl"):

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from refservice.config import HMAC_ALGORITHMS, Settings
+from refservice.config import HMAC_ALGORITHMS, MIN_RSA_KEY_BITS, ConfigError, Settings
 
 TokenType = Literal["access", "refresh"]
 
@@ -68,6 +69,15 @@ def _load_keys(settings: Settings) -> tuple[Any, Any]:
         public_key = serialization.load_pem_public_key(settings.jwt_public_key.read_bytes())
     else:
         public_key = private_key.public_key()
+    for key in (private_key, public_key):
+        if (
+            isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey)
+            and key.key_size < MIN_RSA_KEY_BITS
+        ):
+            raise ConfigError(
+                f"The RSA key has {key.key_size} bits; {MIN_RSA_KEY_BITS} at least "
+                "(RFC 7518 section 3.3)."
+            )
     return private_key, public_key
 
 
@@ -75,6 +85,7 @@ class TokenService:
     """Issues and verifies the service's access and refresh tokens."""
 
     def __init__(self, settings: Settings) -> None:
+        """Load the keys; raises ``ConfigError`` for a key too weak to use."""
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
         self._signing_key, self._verification_key = _load_keys(settings)

@@ -234,3 +234,17 @@ def test_seed_user_pattern_with_roles_from_the_environment() -> None:
 def test_bad_seed_settings_are_refused(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(argv, {})
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "secret", "bytes_needed"),
+    [("HS256", "x", 32), ("HS256", "a" * 31, 32), ("HS384", "a" * 47, 48), ("HS512", "é" * 31, 64)],
+)
+def test_short_hmac_secrets_are_refused(algorithm: str, secret: str, bytes_needed: int) -> None:
+    with pytest.raises(ConfigError, match=f"at least {bytes_needed} bytes"):
+        Settings(jwt_algorithm=algorithm, jwt_secret=secret)
+
+
+def test_hmac_secrets_as_long_as_the_hash_are_accepted() -> None:
+    Settings(jwt_algorithm="HS256", jwt_secret="a" * 32)
+    Settings(jwt_algorithm="HS512", jwt_secret="é" * 32)  # 64 bytes in UTF-8

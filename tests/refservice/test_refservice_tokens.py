@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from refservice.config import Settings
+from refservice.__main__ import main
+from refservice.config import ConfigError, Settings
 from refservice.tokens import REASONS, REQUIRED_CLAIMS, TokenError, TokenService
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256-and-even-for-hs512-too"
@@ -288,3 +289,24 @@ def test_a_token_of_the_wrong_type_names_both_types(tokens: TokenService) -> Non
         "wrong_token_type",
         "The token has type 'refresh'; this needs a 'access' token.",
     )
+
+
+def test_an_rsa_key_under_2048_bits_is_refused_at_start(tmp_path: Path, capsys) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = tmp_path / "weak.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(ConfigError, match="The RSA key has 1024 bits; 2048 at least"):
+        TokenService(Settings(jwt_algorithm="RS256", jwt_private_key=pem))
+    assert main(["--jwt-algorithm", "RS256", "--jwt-private-key", str(pem), "--port", "0"]) == 2
+    assert "The RSA key has 1024 bits" in capsys.readouterr().err
+
+
+def test_a_short_secret_is_refused_at_start(capsys) -> None:
+    assert main(["--jwt-secret", "x", "--port", "0"]) == 2
+    assert "must be at least 32 bytes" in capsys.readouterr().err
