@@ -74,6 +74,7 @@ class Settings:
     heartbeat_interval: float = 20.0
     heartbeat_timeout: float = 20.0
     idle_timeout: float = 0.0
+    expiry_warning: float = 30.0
     max_connections_per_user: int = 0
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
@@ -121,6 +122,8 @@ class Settings:
             raise ConfigError("heartbeat_interval must not be negative (0 disables it).")
         if self.heartbeat_timeout <= 0:
             raise ConfigError("heartbeat_timeout must be greater than zero.")
+        if self.expiry_warning < 0:
+            raise ConfigError("expiry_warning must not be negative.")
         if self.idle_timeout < 0:
             raise ConfigError("idle_timeout must not be negative (0 disables it).")
         if self.max_connections_per_user < 0:
@@ -394,6 +397,14 @@ OPTIONS: tuple[Option, ...] = (
         "REFSERVICE_IDLE_TIMEOUT",
         parse_duration,
         "Close (4000) a connection that sends no data message for this long; 0 = never.",
+        "DURATION",
+    ),
+    Option(
+        "expiry_warning",
+        "--expiry-warning",
+        "REFSERVICE_EXPIRY_WARNING",
+        parse_duration,
+        "Send auth.expiring this long before a connection's token expires (it closes with 4001).",
         "DURATION",
     ),
     Option(

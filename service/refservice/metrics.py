@@ -11,7 +11,13 @@ from typing import Any
 
 def utc_now_iso() -> str:
     """The current time as ISO 8601 UTC with a ``Z`` suffix and milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_time(time.time())
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """``epoch_seconds`` as ISO 8601 UTC with a ``Z`` suffix and milliseconds."""
+    moment = datetime.fromtimestamp(epoch_seconds, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Metrics:

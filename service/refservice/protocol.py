@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from refservice.metrics import utc_now_iso
+from refservice.metrics import iso_time, utc_now_iso
 from refservice.store import (
     AckBeyondLatestError,
     QueueFullError,
@@ -50,12 +50,15 @@ ERROR_CODES: Mapping[str, str] = {
     "queue_full": "A recipient has max_queue_length unacknowledged events; nothing was enqueued.",
     "conflict": "state.patch named a base_version that is not the current version.",
     "internal_error": "The service failed while handling the message; it is logged.",
+    "invalid_token": "auth.refresh carried a token the service refuses; 'reason' says why.",
 }
 
 # Application close codes (4000-4999, private use under RFC 6455). Each is sent with
 # the reason text shown; see docs/protocol.md.
 CLOSE_IDLE_TIMEOUT = 4000
 CLOSE_IDLE_TIMEOUT_REASON = "idle timeout"
+CLOSE_TOKEN_EXPIRED = 4001
+CLOSE_TOKEN_EXPIRED_REASON = "token expired"
 CLOSE_TOO_MANY_CONNECTIONS = 4008
 CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
 CLOSE_TOO_SLOW = 4009
@@ -102,7 +105,14 @@ class SendToOthers:
     message: JSONObject
 
 
-Effect = NotifyUsers | RestartDelivery | EventsAcked | SendToOthers
+@dataclass(frozen=True)
+class TokenRefreshed:
+    """The connection's access token was replaced in-band: its expiry is now ``expires``."""
+
+    expires: float
+
+
+Effect = NotifyUsers | RestartDelivery | EventsAcked | SendToOthers | TokenRefreshed
 
 
 @dataclass
@@ -158,6 +168,8 @@ class ProtocolError(Exception):
 
 
 Handler = Callable[[Session, Message], list[Reply]]
+TokenVerifier = Callable[[str], Mapping[str, Any]]
+"""Returns the claims of a valid access token; raises with ``.reason`` otherwise."""
 PresenceSource = Callable[[str], list[JSONObject]]
 """A user's open connections, oldest first: ``connection_id`` and ``opened_at`` of each."""
 
@@ -244,6 +256,58 @@ def presence_handler(source: PresenceSource) -> Handler:
         ]
 
     return handle_presence
+
+
+def token_expiry(claims: Mapping[str, Any]) -> float | None:
+    """The ``exp`` of verified claims as a number (``None`` when there is none)."""
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and not isinstance(expires, bool):
+        return float(expires)
+    return None
+
+
+def auth_expiring(expires: float, now: float) -> JSONObject:
+    """The warning sent a while before the connection's token expires."""
+    return {
+        "type": "auth.expiring",
+        "expires_at": iso_time(expires),
+        "expires_in": round(max(expires - now, 0.0), 3),
+    }
+
+
+def auth_refresh_handler(verify: TokenVerifier) -> Handler:
+    """``auth.refresh``: a fresh access token for the same user, sent over the open connection."""
+
+    def handle_auth_refresh(session: Session, message: Message) -> list[Reply]:
+        token = message.body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ProtocolError(
+                "invalid_field", "'access_token' must be a non-empty string.", field="access_token"
+            )
+        try:
+            claims = verify(token)
+        except Exception as error:  # the verifier's refusal, with its reason code
+            reason = getattr(error, "reason", "malformed_token")
+            raise ProtocolError(
+                "invalid_token",
+                f"The access token is refused ({reason}); the connection keeps its old one.",
+                extra={"reason": reason},
+            ) from None
+        if claims.get("sub") != session.user:
+            raise ProtocolError(
+                "invalid_token",
+                "The access token belongs to another user; the connection keeps its old one.",
+                extra={"reason": "other_user"},
+            )
+        expires = token_expiry(claims)
+        session.claims = claims
+        session.effects.append(TokenRefreshed(expires if expires is not None else math.inf))
+        reply: JSONObject = {"type": "auth.refreshed"}
+        if expires is not None:
+            reply["expires_at"] = iso_time(expires)
+        return [_with_id(reply, message)]
+
+    return handle_auth_refresh
 
 
 DEFAULT_HANDLERS: Mapping[str, Handler] = {
@@ -489,6 +553,7 @@ class Protocol:
         max_queue_length: int = 10000,
         state_history: int = 100,
         presence: PresenceSource | None = None,
+        verify_access_token: TokenVerifier | None = None,
     ) -> None:
         self.handlers: dict[str, Handler] = dict(DEFAULT_HANDLERS if handlers is None else handlers)
         self.store = store
@@ -504,6 +569,8 @@ class Protocol:
                 self.store_types.add(message_type)
         if presence is not None:
             self.register("presence", presence_handler(presence))
+        if verify_access_token is not None:
+            self.register("auth.refresh", auth_refresh_handler(verify_access_token))
 
     def register(self, message_type: str, handler: Handler) -> None:
         self.handlers[message_type] = handler

@@ -51,10 +51,11 @@ class Services:
         if settings.seed_users:
             store.seed_users(settings.seeded_users(), cost=SEEDED_USER_SCRYPT_N)
         registry = Registry()
+        tokens = TokenService(settings)
         return cls(
             settings=settings,
             store=store,
-            tokens=TokenService(settings),
+            tokens=tokens,
             metrics=Metrics(),
             registry=registry,
             protocol=Protocol(
@@ -62,6 +63,7 @@ class Services:
                 max_queue_length=settings.max_queue_length,
                 state_history=settings.state_history,
                 presence=registry.presence,
+                verify_access_token=partial(tokens.verify, expected_type="access"),
             ),
         )
 

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from refservice.connection import Connection, close_quietly
 from refservice.credentials import chosen_subprotocol, handshake_token
+from refservice.expiry import ExpiryWatch
 from refservice.http_routes import error_response, token_error_response
 from refservice.protocol import (
     CLOSE_IDLE_TIMEOUT,
@@ -35,8 +36,10 @@ from refservice.protocol import (
     RestartDelivery,
     SendToOthers,
     Session,
+    TokenRefreshed,
     encode,
     internal_error,
+    token_expiry,
 )
 from refservice.services import Services
 from refservice.tokens import TokenError
@@ -140,7 +143,7 @@ async def _receive(websocket: WebSocket, idle_timeout: float) -> dict[str, Any] 
 
 
 async def _handle(
-    services: Services, connection: Connection, event: dict[str, Any]
+    services: Services, connection: Connection, watch: ExpiryWatch, event: dict[str, Any]
 ) -> list[str | bytes]:
     """Run the protocol on one data message, carry out its effects, encode the replies.
 
@@ -160,7 +163,7 @@ async def _handle(
                 replies = await services.db(_dispatch, protocol, session, parsed)
             else:
                 replies = protocol.dispatch(session, parsed)
-        _apply_effects(services, connection, session.effects)
+        _apply_effects(services, connection, watch, session.effects)
         return [encode(reply) for reply in replies]
     except Exception:
         logger.exception("Failed to handle a message on connection %s", session.connection_id)
@@ -174,7 +177,9 @@ def _dispatch(protocol: Protocol, session: Session, message: Message) -> list[Re
     return protocol.dispatch(session, message)
 
 
-def _apply_effects(services: Services, connection: Connection, effects: list[Effect]) -> None:
+def _apply_effects(
+    services: Services, connection: Connection, watch: ExpiryWatch, effects: list[Effect]
+) -> None:
     """Carry out a handler's effects, synchronously and in order (no await in between)."""
     for effect in effects:
         if isinstance(effect, NotifyUsers):
@@ -186,6 +191,8 @@ def _apply_effects(services: Services, connection: Connection, effects: list[Eff
             services.prune_later(effect.user, effect.seq)
         elif isinstance(effect, SendToOthers):
             services.registry.send_to_user(effect.user, encode(effect.message), besides=connection)
+        elif isinstance(effect, TokenRefreshed):
+            watch.restart(effect.expires)
 
 
 async def _serve_connection(services: Services, websocket: WebSocket, session: Session) -> None:
@@ -201,6 +208,12 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
         limits=services.outbox_limits,
         metrics=metrics,
     )
+    watch = ExpiryWatch(
+        websocket,
+        connection,
+        warning=services.settings.expiry_warning,
+        leeway=services.settings.leeway,
+    )
     # Registered before the welcome reads the queue position: an event committed in
     # between is still found, because the writer reads the database after this point.
     registry.add(connection)
@@ -209,6 +222,7 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
         connection.cursor = session.delivery_from
         await connection.send(encode(welcome))
         connection.start()
+        watch.restart(token_expiry(session.claims))
         while True:
             event = await _receive(websocket, idle_timeout)
             if event is None:
@@ -220,15 +234,16 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
                 close_code = event.get("code")
                 break
             metrics.message_received()
-            if connection.closing:  # closed for being too slow: ignore what it still sends
+            if connection.closing or watch.expired:  # closing: ignore what it still sends
                 continue
-            for data in await _handle(services, connection, event):
+            for data in await _handle(services, connection, watch, event):
                 connection.push(data)
     except WebSocketDisconnect as disconnect:
         close_code = disconnect.code
     except OSError:
         close_code = 1006
     finally:
+        await watch.stop()
         await connection.stop()
         registry.discard(connection)
         services.prune_later(session.user)

@@ -16,6 +16,8 @@ from refservice.protocol import (
     ProtocolError,
     Reply,
     Session,
+    TokenRefreshed,
+    auth_expiring,
     encode,
 )
 
@@ -203,3 +205,49 @@ def test_every_session_has_its_own_id_and_opening_time() -> None:
     first, second = Session(user="alice"), Session(user="alice")
     assert first.connection_id != second.connection_id
     datetime.fromisoformat(first.opened_at.replace("Z", "+00:00"))
+
+
+class RefusedError(Exception):
+    reason = "token_expired"
+
+
+def refresh_protocol(claims: dict[str, Any] | None) -> Protocol:
+    def verify(token: str) -> dict[str, Any]:
+        if claims is None:
+            raise RefusedError()
+        return claims
+
+    return Protocol(verify_access_token=verify)
+
+
+def test_auth_refresh_replaces_the_claims_and_says_when_they_expire(session: Session) -> None:
+    claims = {"sub": "alice", "exp": 1_900_000_000.5}
+    protocol = refresh_protocol(claims)
+    reply = one(protocol.receive_text(session, '{"type":"auth.refresh","id":3,"access_token":"t"}'))
+    assert reply == {"type": "auth.refreshed", "id": 3, "expires_at": "2030-03-17T17:46:40.500Z"}
+    assert session.claims == claims
+    assert session.effects == [TokenRefreshed(1_900_000_000.5)]
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"), [(None, "token_expired"), ({"sub": "bob", "exp": 1}, "other_user")]
+)
+def test_auth_refresh_refusals_keep_the_old_claims(
+    session: Session, claims: dict[str, Any] | None, reason: str
+) -> None:
+    session.claims = {"sub": "alice", "exp": 5}
+    reply = one(refresh_protocol(claims).receive_text(
+        session, '{"type":"auth.refresh","access_token":"t"}'
+    ))  # fmt: skip
+    assert (reply["code"], reply["reason"]) == ("invalid_token", reason)
+    assert session.claims == {"sub": "alice", "exp": 5}
+    assert session.effects == []
+
+
+def test_auth_expiring_counts_down_to_the_expiry() -> None:
+    assert auth_expiring(1_900_000_030.0, 1_900_000_000.0) == {
+        "type": "auth.expiring",
+        "expires_at": "2030-03-17T17:47:10.000Z",
+        "expires_in": 30.0,
+    }
+    assert auth_expiring(10.0, 20.0)["expires_in"] == 0.0
