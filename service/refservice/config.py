@@ -75,6 +75,7 @@ class Settings:
     heartbeat_timeout: float = 20.0
     idle_timeout: float = 0.0
     expiry_warning: float = 30.0
+    allowed_origins: tuple[str, ...] = ()
     max_connections_per_user: int = 0
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
@@ -269,6 +270,15 @@ def parse_users(text: str) -> tuple[UserSpec, ...]:
     return tuple(parse_user(item) for item in split_user_list(text))
 
 
+def parse_origins(text: str) -> tuple[str, ...]:
+    """Parse ``"https://a.example, http://localhost:3000"``: scheme://host[:port] each."""
+    origins = tuple(item.strip().rstrip("/") for item in text.split(",") if item.strip())
+    for origin in origins:
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin, re.IGNORECASE):
+            raise ConfigError(f"Origin {origin!r} must look like scheme://host[:port].")
+    return origins
+
+
 def _path(text: str) -> Path:
     return Path(text)
 
@@ -406,6 +416,14 @@ OPTIONS: tuple[Option, ...] = (
         parse_duration,
         "Send auth.expiring this long before a connection's token expires (it closes with 4001).",
         "DURATION",
+    ),
+    Option(
+        "allowed_origins",
+        "--allowed-origins",
+        "REFSERVICE_ALLOWED_ORIGINS",
+        parse_origins,
+        "Comma-separated Origins a WebSocket handshake may come from (403 otherwise); empty = any.",
+        "ORIGINS",
     ),
     Option(
         "max_connections_per_user",

@@ -62,6 +62,8 @@ def services_of(websocket: WebSocket) -> Services:
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services = services_of(websocket)
     settings = services.settings
+    if not await origin_allowed(services, websocket):
+        return
     claims = await authenticate(services, websocket)
     if claims is None:
         return
@@ -114,6 +116,25 @@ async def conformance_echo(websocket: WebSocket) -> None:
                 await websocket.send_text(message["text"])
             else:
                 await websocket.send_bytes(message.get("bytes") or b"")
+
+
+async def origin_allowed(services: Services, websocket: WebSocket) -> bool:
+    """Whether the handshake's ``Origin`` is allowed; answers 403 when it is not.
+
+    Browsers send ``Origin`` with every WebSocket handshake and do not apply CORS to
+    it, so without this check any web page could open a connection with the user's
+    cookies (cross-site WebSocket hijacking). Clients that are not browsers send no
+    ``Origin``; they are let through.
+    """
+    allowed = services.settings.allowed_origins
+    origin = websocket.headers.get("origin")
+    if not allowed or origin is None or origin.rstrip("/") in allowed:
+        return True
+    logger.info("Refused WebSocket handshake: origin not allowed")
+    await websocket.send_denial_response(
+        error_response(403, "origin_not_allowed", "This Origin may not open a WebSocket here.")
+    )
+    return False
 
 
 async def authenticate(services: Services, websocket: WebSocket) -> dict[str, Any] | None:
