@@ -75,6 +75,8 @@ class Settings:
     heartbeat_timeout: float = 20.0
     idle_timeout: float = 0.0
     expiry_warning: float = 30.0
+    max_login_failures: int = 5
+    login_failure_window: float = 60.0
     allowed_origins: tuple[str, ...] = ()
     max_connections_per_user: int = 0
     database: str = "refservice.db"
@@ -123,6 +125,8 @@ class Settings:
             raise ConfigError("heartbeat_interval must not be negative (0 disables it).")
         if self.heartbeat_timeout <= 0:
             raise ConfigError("heartbeat_timeout must be greater than zero.")
+        if self.login_failure_window <= 0:
+            raise ConfigError("login_failure_window must be greater than zero.")
         if self.expiry_warning < 0:
             raise ConfigError("expiry_warning must not be negative.")
         if self.idle_timeout < 0:
@@ -407,6 +411,22 @@ OPTIONS: tuple[Option, ...] = (
         "REFSERVICE_IDLE_TIMEOUT",
         parse_duration,
         "Close (4000) a connection that sends no data message for this long; 0 = never.",
+        "DURATION",
+    ),
+    Option(
+        "max_login_failures",
+        "--max-login-failures",
+        "REFSERVICE_MAX_LOGIN_FAILURES",
+        parse_count,
+        "Failed logins per user name within the window before logins get 429; 0 = no limit.",
+        "COUNT",
+    ),
+    Option(
+        "login_failure_window",
+        "--login-failure-window",
+        "REFSERVICE_LOGIN_FAILURE_WINDOW",
+        parse_duration,
+        "The window of --max-login-failures (seconds, or 1m).",
         "DURATION",
     ),
     Option(

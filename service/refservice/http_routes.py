@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from functools import cache, partial
 from typing import Any
@@ -71,9 +72,21 @@ async def login(request: Request) -> JSONResponse:
         return error_response(
             400, "invalid_request", "'username' and 'password' must both be strings."
         )
+    wait = services.throttle.retry_after(username)
+    if wait is not None:
+        seconds = math.ceil(wait)
+        response = error_response(
+            429,
+            "too_many_attempts",
+            f"Too many failed logins for this user; try again in {seconds} s.",
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
     valid = await run_in_threadpool(services.store.verify_password, username, password)
     if not valid:
+        services.throttle.failed(username)
         return error_response(401, "invalid_credentials", "Wrong user name or password.")
+    services.throttle.succeeded(username)
     return await _token_response(services, username)
 
 

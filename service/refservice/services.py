@@ -21,6 +21,7 @@ from refservice.metrics import Metrics
 from refservice.protocol import Protocol
 from refservice.registry import Registry
 from refservice.store import SEEDED_USER_SCRYPT_N, Store
+from refservice.throttle import LoginThrottle
 from refservice.tokens import TokenError, TokenService
 
 logger = logging.getLogger("refservice")
@@ -38,6 +39,7 @@ class Services:
     metrics: Metrics
     registry: Registry
     protocol: Protocol
+    throttle: LoginThrottle
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="refservice-db")
     )
@@ -58,6 +60,7 @@ class Services:
             tokens=tokens,
             metrics=Metrics(),
             registry=registry,
+            throttle=LoginThrottle(settings.max_login_failures, settings.login_failure_window),
             protocol=Protocol(
                 store=store,
                 max_queue_length=settings.max_queue_length,
