@@ -10,6 +10,7 @@ The package is split into small modules with one job each:
 - :mod:`refservice.credentials` - where a request carries its token.
 - :mod:`refservice.registry` - the open connections (tabs) of every user, and fan-out.
 - :mod:`refservice.connection` - one open WebSocket: outbox, delivery cursor, writer.
+- :mod:`refservice.httpstack` - uvicorn's h11 protocol with a deadline for each request head.
 - :mod:`refservice.throttle` - login throttling per user name.
 - :mod:`refservice.expiry` - the warning and the 4001 close when a connection's token expires.
 - :mod:`refservice.services` - what the endpoints share (store, tokens, registry...).

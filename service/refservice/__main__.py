@@ -20,6 +20,7 @@ import uvicorn
 from refservice.app import create_app
 from refservice.config import ConfigError, Settings, load_settings
 from refservice.credentials import RedactCredentials
+from refservice.httpstack import timed_h11
 from refservice.tokens import TokenService
 from refservice.wsstack import uvicorn_ws
 
@@ -77,6 +78,7 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
     """Serve until told to stop; announce the URLs once listening. Return whether it started."""
     config = uvicorn.Config(
         create_app(settings),
+        http=timed_h11(settings.request_timeout),
         ws=uvicorn_ws(settings.ws_implementation),
         ws_max_size=settings.max_message_size,
         # Heartbeats are the WebSocket stack's keepalive: a ping control frame every

@@ -75,6 +75,7 @@ class Settings:
     heartbeat_timeout: float = 20.0
     idle_timeout: float = 0.0
     expiry_warning: float = 30.0
+    request_timeout: float = 10.0
     max_login_failures: int = 5
     login_failure_window: float = 60.0
     allowed_origins: tuple[str, ...] = ()
@@ -125,6 +126,8 @@ class Settings:
             raise ConfigError("heartbeat_interval must not be negative (0 disables it).")
         if self.heartbeat_timeout <= 0:
             raise ConfigError("heartbeat_timeout must be greater than zero.")
+        if self.request_timeout < 0:
+            raise ConfigError("request_timeout must not be negative (0 disables it).")
         if self.login_failure_window <= 0:
             raise ConfigError("login_failure_window must be greater than zero.")
         if self.expiry_warning < 0:
@@ -411,6 +414,15 @@ OPTIONS: tuple[Option, ...] = (
         "REFSERVICE_IDLE_TIMEOUT",
         parse_duration,
         "Close (4000) a connection that sends no data message for this long; 0 = never.",
+        "DURATION",
+    ),
+    Option(
+        "request_timeout",
+        "--request-timeout",
+        "REFSERVICE_REQUEST_TIMEOUT",
+        parse_duration,
+        "Close (408) a connection whose request head (or WebSocket handshake) is not complete "
+        "within this time; 0 = never.",
         "DURATION",
     ),
     Option(
