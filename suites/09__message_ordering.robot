@@ -55,8 +55,9 @@ Topic Events Keep Each Subscriber's Order
     ${bob_last}    Start From An Empty Queue    bob    ${OTHER_USER_NAME}    ${OTHER_USER_PASSWORD}
     Subscribe To Topic    ordering-news    connection=alice
     Subscribe To Topic    ordering-news    connection=bob
+    Open Authenticated Connection    publisher    ${PUBLISHER_NAME}    ${PUBLISHER_PASSWORD}
     FOR    ${n}    IN RANGE    20
-        Publish Event    ${{ {"n": $n} }}    topic=ordering-news    connection=alice
+        Publish Event    ${{ {"n": $n} }}    topic=ordering-news    connection=publisher
     END
     Wait For Event Seqs    ${alice_last + 1}    ${alice_last + 20}    connection=alice
     ...    duplicates=fail    ordered=${TRUE}
@@ -67,9 +68,10 @@ Topic Events Keep Each Subscriber's Order
 
 *** Keywords ***
 Open Publishers
-    [Documentation]    Opens ${PUBLISHERS} connections of the other user that publish events.
+    [Documentation]    Opens ${PUBLISHERS} connections of the publisher account (publishing to another
+    ...    user needs the publisher role).
     FOR    ${p}    IN RANGE    ${PUBLISHERS}
-        Open Authenticated Connection    publisher${p}    ${OTHER_USER_NAME}    ${OTHER_USER_PASSWORD}
+        Open Authenticated Connection    publisher${p}    ${PUBLISHER_NAME}    ${PUBLISHER_PASSWORD}
     END
 
 Publish Interleaved

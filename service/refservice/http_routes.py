@@ -135,6 +135,7 @@ async def post_events(request: Request) -> JSONResponse:
                 topic=body.get("topic"),
                 data=body["data"],
                 limit=services.settings.max_queue_length,
+                sender=claims["sub"],
             )
         )
     except ProtocolError as error:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from refservice.config import PUBLISHER_ROLE
 from refservice.metrics import iso_time, utc_now_iso
 from refservice.store import (
     AckBeyondLatestError,
@@ -50,6 +51,8 @@ ERROR_CODES: Mapping[str, str] = {
     "queue_full": "A recipient has max_queue_length unacknowledged events; nothing was enqueued.",
     "conflict": "state.patch named a base_version that is not the current version.",
     "internal_error": "The service failed while handling the message; it is logged.",
+    "forbidden": "The user may not do this: publish to another user or a topic without the "
+    "publisher role, or subscribe to another user's private topic.",
     "invalid_token": "auth.refresh carried a token the service refuses; 'reason' says why.",
 }
 
@@ -72,6 +75,28 @@ MAX_SEQ = 2**63 - 1
 
 
 MAX_TOPIC_LENGTH = 200
+PRIVATE_TOPIC_PREFIX = "user."
+"""Topics ``user.<name>`` and ``user.<name>.*`` belong to user ``name``: only they subscribe."""
+
+
+def may_publish_to(claims: Mapping[str, Any], sender: str, user: str | None) -> bool:
+    """Whether ``sender`` may publish to ``user`` (``None``: to a topic).
+
+    Anyone may publish to their own queue; publishing to another user or to a topic
+    needs the publisher role.
+    """
+    roles = claims.get("roles")
+    if isinstance(roles, list) and PUBLISHER_ROLE in roles:
+        return True
+    return user is not None and user == sender
+
+
+def may_subscribe(user: str, topic: str) -> bool:
+    """Whether ``user`` may subscribe to ``topic``: not to another user's private topics."""
+    if not topic.startswith(PRIVATE_TOPIC_PREFIX):
+        return True
+    owner = topic[len(PRIVATE_TOPIC_PREFIX) :].split(".", 1)[0]
+    return owner == user
 
 
 @dataclass(frozen=True)
@@ -385,18 +410,28 @@ class DurableHandlers:
                 )
         else:
             topic = _topic(to["topic"], "to.topic")
+        if not may_publish_to(session.claims, session.user, user):
+            target = "another user" if user is not None else "a topic"
+            raise ProtocolError(
+                "forbidden", f"Publishing to {target} needs the {PUBLISHER_ROLE!r} role."
+            )
         result = publish(
             self.store,
             user=user,
             topic=topic,
             data=message.body["data"],
             limit=self.max_queue_length,
+            sender=session.user,
         )
         session.effects.append(NotifyUsers(tuple(name for name, _ in result)))
         return [_with_id({"type": "published", "deliveries": deliveries(result)}, message)]
 
     def subscribe(self, session: Session, message: Message) -> list[Reply]:
         topic = _topic(message.body.get("topic"), "topic")
+        if not may_subscribe(session.user, topic):
+            raise ProtocolError(
+                "forbidden", f"Topic {topic!r} is another user's private topic.", field="topic"
+            )
         self.store.subscribe(session.user, topic)
         return [_with_id({"type": "subscribed", "topic": topic}, message)]
 
@@ -479,11 +514,18 @@ def delivery_start(acked: int, latest: int, after: int) -> int:
 
 
 def publish(
-    store: Store, *, user: str | None, topic: str | None, data: Any, limit: int
+    store: Store,
+    *,
+    user: str | None,
+    topic: str | None,
+    data: Any,
+    limit: int,
+    sender: str | None = None,
 ) -> list[tuple[str, int]]:
     """Enqueue through ``store``, mapping its refusals to :class:`ProtocolError`."""
     try:
-        return store.publish(user=user, topic=topic, data=data, limit=limit).deliveries
+        published = store.publish(user=user, topic=topic, data=data, limit=limit, sender=sender)
+        return published.deliveries
     except UnknownUserError as error:
         raise ProtocolError("unknown_user", str(error)) from None
     except QueueFullError as error:

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS events (
     topic        TEXT,
     data         TEXT NOT NULL,
     published_at TEXT NOT NULL,
+    sender       TEXT,
     PRIMARY KEY (username, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -198,6 +199,9 @@ class Store:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
             if "roles" not in columns:  # a database made before roles existed
                 self._db.execute("ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+            if "sender" not in columns:  # a database made before events named their sender
+                self._db.execute("ALTER TABLE events ADD COLUMN sender TEXT")
         # Events acknowledged before a crash may still be stored; nobody needs them now.
         self.prune_acked()
 
@@ -284,9 +288,17 @@ class Store:
     # --- event queue -----------------------------------------------------------------
 
     def publish(
-        self, *, user: str | None = None, topic: str | None = None, data: Any, limit: int
+        self,
+        *,
+        user: str | None = None,
+        topic: str | None = None,
+        data: Any,
+        limit: int,
+        sender: str | None = None,
     ) -> Published:
         """Enqueue one event for ``user``, or for every subscriber of ``topic``.
+
+        ``sender`` is the user who published it, delivered with the event.
 
         All or nothing: raises :class:`QueueFullError` (nothing enqueued for anyone) when any
         recipient already has ``limit`` unacknowledged events, and :class:`UnknownUserError`
@@ -324,9 +336,10 @@ class Store:
                     (name, seq),
                 )
                 db.execute(
-                    "INSERT INTO events (username, seq, event_id, topic, data, published_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, seq, event_id, topic, payload, published_at),
+                    "INSERT INTO events "
+                    "(username, seq, event_id, topic, data, published_at, sender) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, seq, event_id, topic, payload, published_at, sender),
                 )
         return Published(event_id, published_at, positions)
 
@@ -342,7 +355,7 @@ class Store:
         """Up to ``limit`` stored events of the user with ``seq >= first_seq``, as frames."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, event_id, topic, data, published_at FROM events "
+                "SELECT seq, event_id, topic, data, published_at, sender FROM events "
                 "WHERE username = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (username, first_seq, limit),
             ).fetchall()
@@ -354,8 +367,9 @@ class Store:
                 "topic": topic,
                 "data": json.loads(data),
                 "published_at": published_at,
+                "sender": sender,
             }
-            for seq, event_id, topic, data, published_at in rows
+            for seq, event_id, topic, data, published_at, sender in rows
         ]
 
     def ack(self, username: str, seq: int) -> tuple[int, int]:

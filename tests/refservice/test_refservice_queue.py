@@ -213,6 +213,7 @@ def test_queue_full_refuses_everything_over_http_and_ws(
     queue = Queue(client_for(make_service(max_queue_length=3)))
     alice, _ = queue.connect("alice")
     bob, _ = queue.connect("bob")
+    publisher, _ = queue.connect("publisher")
     for ws in (alice, bob):
         assert request(ws, {"type": "subscribe", "id": "s", "topic": "news"})["type"] == (
             "subscribed"
@@ -227,7 +228,7 @@ def test_queue_full_refuses_everything_over_http_and_ws(
         "user": "bob",
         "limit": 3,
     }
-    refused = request(alice, {"type": "publish", "id": 9, "to": {"topic": "news"}, "data": 1})
+    refused = request(publisher, {"type": "publish", "id": 9, "to": {"topic": "news"}, "data": 1})
     assert (refused["code"], refused["user"], refused["limit"], refused["id"]) == (
         "queue_full",
         "bob",
@@ -239,10 +240,12 @@ def test_queue_full_refuses_everything_over_http_and_ws(
     assert nothing_more(alice)
     assert queue.client.metrics()["queue"]["pending"] == {"bob": 3}
     request(bob, {"type": "ack", "id": "a", "seq": 1})
-    published = request(alice, {"type": "publish", "id": 10, "to": {"topic": "news"}, "data": 3})
+    published = request(
+        publisher, {"type": "publish", "id": 10, "to": {"topic": "news"}, "data": 3}
+    )
     assert published["deliveries"] == [{"user": "alice", "seq": 1}, {"user": "bob", "seq": 4}]
-    alice.close()
-    bob.close()
+    for ws in (alice, bob, publisher):
+        ws.close()
 
 
 def test_topic_fan_out_uses_each_users_own_seq(
@@ -253,10 +256,11 @@ def test_topic_fan_out_uses_each_users_own_seq(
     queue.publish("alice", "private-2")
     alice, _ = queue.connect("alice")
     carol, _ = queue.connect("carol")
+    publisher, _ = queue.connect("publisher")
     events(alice, 2)
     for ws in (alice, carol):
         request(ws, {"type": "subscribe", "id": "s", "topic": "news"})
-    reply = request(carol, {"type": "publish", "id": "p", "to": {"topic": "news"}, "data": "x"})
+    reply = request(publisher, {"type": "publish", "id": "p", "to": {"topic": "news"}, "data": "x"})
     assert reply == {
         "type": "published",
         "id": "p",
@@ -275,10 +279,10 @@ def test_topic_fan_out_uses_each_users_own_seq(
     assert response.json() == {"deliveries": [{"user": "carol", "seq": 2}]}
     assert queue.post({"topic": "nobody-listens", "data": 1}).json() == {"deliveries": []}
     # A user publish over the WebSocket, and its refusals.
-    direct = request(alice, {"type": "publish", "id": 1, "to": {"user": "carol"}, "data": None})
+    direct = request(publisher, {"type": "publish", "id": 1, "to": {"user": "carol"}, "data": None})
     assert direct["deliveries"] == [{"user": "carol", "seq": 3}]
     assert seqs(events(carol, 2)) == [2, 3]
-    unknown = request(alice, {"type": "publish", "id": 2, "to": {"user": "zed"}, "data": 1})
+    unknown = request(publisher, {"type": "publish", "id": 2, "to": {"user": "zed"}, "data": 1})
     assert (unknown["code"], unknown["id"]) == ("unknown_user", 2)
     for to, data_field in (({}, "to"), ({"user": 5}, "to.user"), ({"topic": ""}, "to.topic")):
         bad = request(alice, {"type": "publish", "id": 3, "to": to, "data": 1})
@@ -286,8 +290,8 @@ def test_topic_fan_out_uses_each_users_own_seq(
     no_data = request(alice, {"type": "publish", "id": 4, "to": {"user": "carol"}})
     assert (no_data["code"], no_data["field"]) == ("invalid_field", "data")
     assert nothing_more(alice)
-    alice.close()
-    carol.close()
+    for ws in (alice, carol, publisher):
+        ws.close()
 
 
 def test_kill_9_keeps_acked_and_redelivers_unacked(

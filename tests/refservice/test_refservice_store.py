@@ -181,7 +181,7 @@ def test_publish_returns_the_event_id_and_time_of_the_stored_event(tmp_path: Pat
         store.seed_users([("alice", "a"), ("bob", "b")])
         store.subscribe("bob", "news")
         store.subscribe("alice", "news")
-        published = store.publish(topic="news", data={"n": 1}, limit=10)
+        published = store.publish(topic="news", data={"n": 1}, limit=10, sender="carol")
         assert published.deliveries == [("alice", 1), ("bob", 1)]
         assert uuid.UUID(published.event_id).version == 4
         assert published.published_at.endswith("Z")
@@ -194,6 +194,7 @@ def test_publish_returns_the_event_id_and_time_of_the_stored_event(tmp_path: Pat
                     "topic": "news",
                     "data": {"n": 1},
                     "published_at": published.published_at,
+                    "sender": "carol",
                 }
             ]
 
@@ -346,3 +347,25 @@ def test_seeding_at_a_lower_cost_stores_the_cost_with_the_hash(tmp_path: Path) -
         assert store.verify_password("cheap", "pw")
         assert not store.verify_password("cheap", "pw2")
         assert store.verify_password("dear", "pw")
+
+
+def test_a_database_from_before_senders_gets_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE events (username TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "event_id TEXT NOT NULL, topic TEXT, data TEXT NOT NULL, published_at TEXT NOT NULL, "
+            "PRIMARY KEY (username, seq)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO events VALUES ('alice', 1, 'e', NULL, '1', 't')")
+        db.execute("CREATE TABLE queues (username TEXT PRIMARY KEY, latest_seq INTEGER NOT NULL "
+                   "DEFAULT 0, acked_seq INTEGER NOT NULL DEFAULT 0)")  # fmt: skip
+        db.execute("INSERT INTO queues VALUES ('alice', 1, 0)")
+        db.commit()
+    with Store(str(path)) as store:
+        store.seed_users([("alice", "a")])
+        store.publish(user="alice", data=2, limit=10, sender="bob")
+        assert [(e["seq"], e["sender"]) for e in store.events_from("alice", 1)] == [
+            (1, None),
+            (2, "bob"),
+        ]
