@@ -633,7 +633,7 @@ def robot_command(args: Any, ws_url: str, workdir: str, figures_file: str) -> li
 
 
 def run_variants(args: Any) -> dict[str, Figures]:
-    settings = {
+    settings: dict[str, Any] = {
         key: value
         for key, value in (
             ("heartbeat_interval", args.heartbeat_interval),
@@ -641,6 +641,8 @@ def run_variants(args: Any) -> dict[str, Figures]:
         )
         if value is not None
     }
+    settings["max_connections_per_user"] = 0  # every connection is alice's
+
     results: dict[str, Figures] = {}
     with ServiceProcess(**settings) as service:
         login = requests.post(

@@ -35,6 +35,9 @@ SEED_INDEX = "{i}"
 """Replaced by 1, 2 ... N in :attr:`Settings.seed_user_pattern`."""
 DEFAULT_SEED_USER_PATTERN = "user-{i}:user-{i}-password"
 MAX_SEED_USERS = 100_000
+# Far more tabs than a person opens, few enough that one account cannot take the service's
+# sockets; load tests of one account raise it (0 = unlimited).
+DEFAULT_MAX_CONNECTIONS_PER_USER = 100
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 # RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
@@ -79,7 +82,7 @@ class Settings:
     max_login_failures: int = 5
     login_failure_window: float = 60.0
     allowed_origins: tuple[str, ...] = ()
-    max_connections_per_user: int = 0
+    max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
     users: tuple[UserSpec, ...] = DEFAULT_USERS

@@ -36,7 +36,7 @@ def test_defaults_listen_on_loopback() -> None:
     assert settings.heartbeat_interval == 20.0
     assert settings.heartbeat_timeout == 20.0
     assert settings.idle_timeout == 0
-    assert settings.max_connections_per_user == 0
+    assert settings.max_connections_per_user == 100
     assert settings.conformance_echo is False
 
 

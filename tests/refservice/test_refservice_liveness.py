@@ -168,6 +168,18 @@ def test_idle_timeout_is_off_by_default(client: Any) -> None:
 # --- per-user connection limit ----------------------------------------------------------
 
 
+def test_by_default_one_user_holds_at_most_100_connections(
+    make_service: Any, client_for: Any
+) -> None:
+    client = client_for(make_service())
+    token = client.token("alice")
+    opened = [client.connect(token) for _ in range(100)]
+    extra = client.open(token)
+    assert _close_frame(extra)[:2] == (4008, "too many connections")
+    for ws in (*opened, extra):
+        ws.close()
+
+
 def test_connection_beyond_the_limit_is_closed_4008(
     make_service: Any, client_for: Any, ws_send: Any, poll: Any
 ) -> None:
