@@ -177,13 +177,10 @@ class GroupKeywords(LibraryComponent):
             if missing:
                 self._log_member_transcripts(target, missing)
                 lines = [self._describe_member(target.members[i]) for i in missing]
-                shown = lines[:MEMBERS_NAMED_IN_FAILURES]
-                more = len(lines) - len(shown)
                 raise MessageTimeoutError(
                     f"Group '{group}': {len(missing)} of {len(got) + len(missing)} members did "
                     f"not receive a message {criteria.describe()} within {timestr(wait)}:\n"
-                    + "\n".join(shown)
-                    + (f"\n  ... and {more} more" if more else "")
+                    + _first_lines(lines)
                 )
             return [got[index].structured for index in sorted(got)]
         finally:
@@ -261,13 +258,10 @@ class GroupKeywords(LibraryComponent):
                 f"{preview(m.data, PREVIEW_CHARS_IN_FAILURES)}"
                 for i, m in sorted(found.items())
             ]
-            shown = lines[:MEMBERS_NAMED_IN_FAILURES]
-            more = len(lines) - len(shown)
             raise UnexpectedMessageError(
                 f"Group '{group}': {len(found)} of {len(target.open_indexes())} members received "
                 f"a message {criteria.describe()}, which they should not have:\n"
-                + "\n".join(shown)
-                + (f"\n  ... and {more} more" if more else "")
+                + _first_lines(lines)
             )
 
     @keyword(tags=("group",))
@@ -426,11 +420,16 @@ def _result(result: MemberResult, mask: Callable[[str], str]) -> DotDict:
 
 
 def _describe_failures(failed: list[MemberResult]) -> str:
-    shown = failed[:MEMBERS_NAMED_IN_FAILURES]
-    lines = [
-        f"  {r.name}: "
-        + (f"HTTP {r.status}, body: {preview(r.body, 120) or '(empty)'}" if r.status else r.error)
-        for r in shown
-    ]
-    more = len(failed) - len(shown)
-    return "\n".join(lines) + (f"\n  ... and {more} more" if more else "")
+    def describe(result: MemberResult) -> str:
+        if result.status:
+            return f"HTTP {result.status}, body: {preview(result.body, 120) or '(empty)'}"
+        return result.error
+
+    return _first_lines([f"  {r.name}: {describe(r)}" for r in failed])
+
+
+def _first_lines(lines: list[str]) -> str:
+    """The first ``MEMBERS_NAMED_IN_FAILURES`` lines, then how many more were left out."""
+    shown = lines[:MEMBERS_NAMED_IN_FAILURES]
+    more = len(lines) - len(shown)
+    return "\n".join(shown) + (f"\n  ... and {more} more" if more else "")
