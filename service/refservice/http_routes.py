@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from refservice.config import PUBLISHER_ROLE
 from refservice.credentials import bearer_token
 from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, publish
-from refservice.services import Services
+from refservice.services import Services, services_of
 from refservice.tokens import TokenError
 
 router = APIRouter()
@@ -28,11 +28,6 @@ def error_response(status: int, error: str, message: str) -> JSONResponse:
 
 def token_error_response(error: TokenError) -> JSONResponse:
     return error_response(401, error.reason, error.message)
-
-
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 @cache

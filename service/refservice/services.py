@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from starlette.requests import HTTPConnection
+
 from refservice.config import Settings
 from refservice.connection import OutboxLimits
 from refservice.metrics import Metrics
@@ -122,3 +124,9 @@ class Services:
     def close(self) -> None:
         self.executor.shutdown(wait=True)
         self.store.close()
+
+
+def services_of(connection: HTTPConnection) -> Services:
+    """The :class:`Services` of the app serving ``connection`` (a request or a WebSocket)."""
+    services: Services = connection.app.state.services
+    return services

@@ -41,7 +41,7 @@ from refservice.protocol import (
     internal_error,
     token_expiry,
 )
-from refservice.services import Services
+from refservice.services import Services, services_of
 from refservice.tokens import TokenError
 
 logger = logging.getLogger("refservice")
@@ -51,11 +51,6 @@ CONFORMANCE_ECHO_PATH = "/conformance/echo"
 router = APIRouter()
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
-
-
-def services_of(websocket: WebSocket) -> Services:
-    services: Services = websocket.app.state.services
-    return services
 
 
 @router.websocket("/ws")
