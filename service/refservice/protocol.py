@@ -34,6 +34,7 @@ from refservice.store import (
     Store,
     UnknownUserError,
 )
+from refservice.tokens import TokenError
 
 logger = logging.getLogger("refservice")
 
@@ -194,7 +195,7 @@ class ProtocolError(Exception):
 
 Handler = Callable[[Session, Message], list[Reply]]
 TokenVerifier = Callable[[str], Mapping[str, Any]]
-"""Returns the claims of a valid access token; raises with ``.reason`` otherwise."""
+"""Returns the claims of a valid access token; raises :class:`TokenError` otherwise."""
 PresenceSource = Callable[[str], list[JSONObject]]
 """A user's open connections, oldest first: ``connection_id`` and ``opened_at`` of each."""
 
@@ -311,12 +312,11 @@ def auth_refresh_handler(verify: TokenVerifier) -> Handler:
             )
         try:
             claims = verify(token)
-        except Exception as error:  # the verifier's refusal, with its reason code
-            reason = getattr(error, "reason", "malformed_token")
+        except TokenError as error:
             raise ProtocolError(
                 "invalid_token",
-                f"The access token is refused ({reason}); the connection keeps its old one.",
-                extra={"reason": reason},
+                f"The access token is refused ({error.reason}); the connection keeps its old one.",
+                extra={"reason": error.reason},
             ) from None
         if claims.get("sub") != session.user:
             raise ProtocolError(

@@ -20,6 +20,7 @@ from refservice.protocol import (
     auth_expiring,
     encode,
 )
+from refservice.tokens import TokenError
 
 
 @pytest.fixture
@@ -207,14 +208,10 @@ def test_every_session_has_its_own_id_and_opening_time() -> None:
     datetime.fromisoformat(first.opened_at.replace("Z", "+00:00"))
 
 
-class RefusedError(Exception):
-    reason = "token_expired"
-
-
 def refresh_protocol(claims: dict[str, Any] | None) -> Protocol:
     def verify(token: str) -> dict[str, Any]:
         if claims is None:
-            raise RefusedError()
+            raise TokenError("token_expired")
         return claims
 
     return Protocol(verify_access_token=verify)
