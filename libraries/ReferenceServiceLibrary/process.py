@@ -34,7 +34,7 @@ DEFAULT_AUDIENCE = "refservice-clients"
 
 # Settings the controller owns itself and does not take as keyword arguments.
 _RESERVED = frozenset({"port", "url_file", "database", "jwt_secret", "parent_pid"})
-_ALIASES = {"user": "users"}
+_ALIASES = {"user": "users", "jwt_previous_public_key": "jwt_previous_public_keys"}
 
 
 class ServiceError(RuntimeError):
@@ -68,8 +68,9 @@ def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
 
     ``users`` (or ``user``) takes a list of ``NAME:PASSWORD[:ROLE,ROLE]`` strings or one
     string of them separated by commas (``"a:pw,pub:pw:publisher,admin"``: an item
-    without a colon is one more role of the user before it); other values are passed as
-    text.
+    without a colon is one more role of the user before it); ``jwt_previous_public_keys``
+    (or ``jwt_previous_public_key``) takes one path or a list of them; other values are
+    passed as text.
     """
     flags: list[str] = []
     for raw_name, value in settings.items():
@@ -85,7 +86,11 @@ def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
         if value is None:
             continue
         if option.repeat:
-            items: Iterable[Any] = split_user_list(value) if isinstance(value, str) else value
+            items: Iterable[Any] = value
+            if isinstance(value, str):
+                items = split_user_list(value) if name == "users" else [value]
+            elif isinstance(value, os.PathLike):
+                items = [value]
             for item in items:
                 if str(item).strip():
                     flags += [option.flag, str(item).strip()]

@@ -39,6 +39,9 @@ MAX_SEED_USERS = 100_000
 # sockets; load tests of one account raise it (0 = unlimited).
 DEFAULT_MAX_CONNECTIONS_PER_USER = 100
 
+# Longest access token lifetime (exp - iat) the service accepts; its own are 15 min.
+DEFAULT_MAX_TOKEN_LIFETIME = 3600.0
+
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 # RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
 MIN_HMAC_SECRET_BYTES: Mapping[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -68,10 +71,12 @@ class Settings:
     jwt_secret: str = field(default_factory=_random_secret, repr=False)
     jwt_private_key: Path | None = None
     jwt_public_key: Path | None = None
+    jwt_previous_public_keys: tuple[Path, ...] = ()
     issuer: str = "refservice"
     audience: str = "refservice-clients"
     access_token_ttl: float = 15 * 60.0
     refresh_token_ttl: float = 24 * 3600.0
+    max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME
     leeway: float = 0.0
     max_message_size: int = 64 * 1024
     heartbeat_interval: float = 20.0
@@ -121,6 +126,7 @@ class Settings:
         for name in ("access_token_ttl", "refresh_token_ttl"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be greater than zero.")
+        self._check_token_lifetime_settings()
         if self.leeway < 0:
             raise ConfigError("leeway must not be negative.")
         if self.max_message_size <= 0:
@@ -169,6 +175,20 @@ class Settings:
             raise ConfigError("state_history must not be negative.")
         if self.bind_timeout < 0:
             raise ConfigError("bind_timeout must not be negative.")
+
+    def _check_token_lifetime_settings(self) -> None:
+        if self.max_token_lifetime < 0:
+            raise ConfigError("max_token_lifetime must not be negative (0 is unlimited).")
+        if self.max_token_lifetime and self.access_token_ttl > self.max_token_lifetime:
+            raise ConfigError(
+                f"access_token_ttl ({self.access_token_ttl:g} s) exceeds max_token_lifetime "
+                f"({self.max_token_lifetime:g} s): the service would refuse its own tokens."
+            )
+        if self.jwt_previous_public_keys and self.jwt_algorithm in HMAC_ALGORITHMS:
+            raise ConfigError(
+                "--jwt-previous-public-key needs an RS*/ES* --jwt-algorithm; "
+                f"{self.jwt_algorithm} has no public keys."
+            )
 
     def seeded_users(self) -> tuple[UserSpec, ...]:
         """The users made from :attr:`seed_user_pattern`, ``{i}`` from 1 to :attr:`seed_users`."""
@@ -293,6 +313,10 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _paths(text: str) -> tuple[Path, ...]:
+    return tuple(Path(item) for item in text.split(os.pathsep) if item.strip())
+
+
 def _lower(text: str) -> str:
     return text.strip().lower()
 
@@ -314,6 +338,8 @@ class Option:
     repeat: bool = False
     # For a switch: the text the flag stands for when given without a value.
     const: str | None = None
+    # For a repeated flag: how one flag value is parsed (``parse`` reads the env var).
+    parse_each: Callable[[str], Any] = parse_user
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -359,6 +385,18 @@ OPTIONS: tuple[Option, ...] = (
         "PEM public key file; derived from the private key when not given.",
         "PATH",
     ),
+    Option(
+        "jwt_previous_public_keys",
+        "--jwt-previous-public-key",
+        "REFSERVICE_JWT_PREVIOUS_PUBLIC_KEYS",
+        _paths,
+        "PEM public key of a retired signing key: its tokens stay valid until they expire, and "
+        f"it is published in the JWKS; repeat the flag. Env var: paths separated by "
+        f"'{os.pathsep}'.",
+        "PATH",
+        repeat=True,
+        parse_each=_path,
+    ),
     Option("issuer", "--issuer", "REFSERVICE_ISSUER", str, "Token issuer (iss claim).", "ISS"),
     Option(
         "audience", "--audience", "REFSERVICE_AUDIENCE", str, "Token audience (aud claim).", "AUD"
@@ -377,6 +415,15 @@ OPTIONS: tuple[Option, ...] = (
         "REFSERVICE_REFRESH_TOKEN_TTL",
         parse_duration,
         "Refresh token lifetime (seconds, or 24h).",
+        "DURATION",
+    ),
+    Option(
+        "max_token_lifetime",
+        "--max-token-lifetime",
+        "REFSERVICE_MAX_TOKEN_LIFETIME",
+        parse_duration,
+        "Refuse access tokens whose lifetime (exp - iat) is longer; 0 = no limit. Refresh "
+        "tokens may live --refresh-token-ttl at most.",
         "DURATION",
     ),
     Option(
@@ -625,7 +672,7 @@ def load_settings(
         raw = getattr(args, option.name)
         if raw is not None:
             if option.repeat:
-                values[option.name] = tuple(parse_user(item) for item in raw)
+                values[option.name] = tuple(option.parse_each(item) for item in raw)
             else:
                 values[option.name] = option.parse(raw)
         elif environ.get(option.env):

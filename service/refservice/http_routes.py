@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import time
 from functools import cache, partial
 from typing import Any
 
@@ -17,7 +19,10 @@ from refservice.config import PUBLISHER_ROLE
 from refservice.credentials import bearer_token
 from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, publish
 from refservice.services import Services, services_of
-from refservice.tokens import TokenError
+from refservice.store import RefreshOutcome
+from refservice.tokens import TokenError, TokenPair
+
+logger = logging.getLogger("refservice")
 
 router = APIRouter()
 
@@ -82,7 +87,17 @@ async def login(request: Request) -> JSONResponse:
         services.throttle.failed(username)
         return error_response(401, "invalid_credentials", "Wrong user name or password.")
     services.throttle.succeeded(username)
-    return await _token_response(services, username)
+    pair = await _issue_pair(services, username)
+    await services.db(
+        partial(
+            services.store.start_refresh_family,
+            username,
+            pair.refresh_id,
+            pair.refresh_expires,
+            now=_forget_refresh_tokens_before(services),
+        )
+    )
+    return _token_response(pair)
 
 
 @router.post("/auth/refresh", response_model=None)
@@ -97,9 +112,56 @@ async def refresh(request: Request) -> JSONResponse:
     try:
         claims = services.tokens.verify(refresh_token, "refresh")
         await services.check_user(claims["sub"])
+        pair = await _issue_pair(services, claims["sub"])
+        await _rotate(services, claims, pair)
     except TokenError as error:
         return token_error_response(error)
-    return await _token_response(services, claims["sub"])
+    return _token_response(pair)
+
+
+# (reason, message) of each refused rotation.
+_REFUSED_REFRESH: dict[RefreshOutcome, tuple[str, str | None]] = {
+    RefreshOutcome.REUSED: ("token_reused", None),
+    RefreshOutcome.REVOKED: (
+        "token_revoked",
+        "This refresh token's family was revoked: a token of it was used twice. Log in again.",
+    ),
+    RefreshOutcome.UNKNOWN: (
+        "token_revoked",
+        "The service has no record of this refresh token. Log in again.",
+    ),
+}
+
+
+async def _rotate(services: Services, claims: dict[str, Any], pair: TokenPair) -> None:
+    """Retire the presented refresh token for ``pair``'s; raise ``TokenError`` if refused."""
+    presented = claims.get("jti")
+    outcome = RefreshOutcome.UNKNOWN
+    if isinstance(presented, str):
+        outcome = await services.db(
+            partial(
+                services.store.rotate_refresh_token,
+                presented,
+                pair.refresh_id,
+                pair.refresh_expires,
+                now=_forget_refresh_tokens_before(services),
+            )
+        )
+    if outcome is not RefreshOutcome.ROTATED:
+        if outcome is RefreshOutcome.REUSED:
+            logger.warning("Refresh token of %s reused: its family is revoked", claims["sub"])
+        raise TokenError(*_REFUSED_REFRESH[outcome])
+
+
+def _forget_refresh_tokens_before(services: Services) -> float:
+    """Records of refresh tokens expired before this moment are no longer needed."""
+    return time.time() - services.settings.leeway
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(request: Request) -> dict[str, Any]:
+    """The public keys tokens are verified with (none for HMAC algorithms)."""
+    return services_of(request).tokens.jwks()
 
 
 @router.post("/events", response_model=None)
@@ -176,9 +238,12 @@ async def _read_json_object(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
-async def _token_response(services: Services, username: str) -> JSONResponse:
+async def _issue_pair(services: Services, username: str) -> TokenPair:
     roles = await services.db(services.store.user_roles, username)
-    pair = services.tokens.issue_pair(username, roles)
+    return services.tokens.issue_pair(username, roles)
+
+
+def _token_response(pair: TokenPair) -> JSONResponse:
     return JSONResponse(
         {
             "access_token": pair.access_token,

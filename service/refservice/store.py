@@ -14,6 +14,7 @@ can never allocate the same number twice or leave a gap.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import json
@@ -81,6 +82,35 @@ CREATE TABLE IF NOT EXISTS state_patches (
     PRIMARY KEY (username, version)
 ) WITHOUT ROWID;
 """
+
+
+# Refresh-token rotation: one row per issued refresh token that has not expired yet.
+# ``used`` marks a token already traded in; ``revoked`` a whole family after a reuse.
+_REFRESH_TOKEN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_id   TEXT PRIMARY KEY,
+    family     TEXT NOT NULL,
+    username   TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used       INTEGER NOT NULL DEFAULT 0,
+    revoked    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_family ON refresh_tokens (family);
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+"""
+
+
+class RefreshOutcome(enum.Enum):
+    """What :meth:`Store.rotate_refresh_token` did with the presented refresh token."""
+
+    ROTATED = "rotated"
+    """It was current: it is retired now, and the new one continues its family."""
+    REUSED = "reused"
+    """It was retired already: the whole family is revoked now (nothing was issued)."""
+    REVOKED = "revoked"
+    """Its family was revoked after an earlier reuse."""
+    UNKNOWN = "unknown"
+    """The store has no record of it (not issued here, expired and pruned, or no ``jti``)."""
 
 
 class UnknownUserError(LookupError):
@@ -196,6 +226,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_REFRESH_TOKEN_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
             if "roles" not in columns:  # a database made before roles existed
                 self._db.execute("ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'")
@@ -494,3 +525,58 @@ class Store:
         if len(rows) != current - version:
             return StateSince(current, doc, None)
         return StateSince(current, doc, [(int(v), json.loads(p)) for v, p in rows])
+
+    # --- refresh-token rotation ------------------------------------------------------
+
+    def start_refresh_family(
+        self, username: str, token_id: str, expires_at: float, *, now: float
+    ) -> None:
+        """Record the refresh token of a login: the first of a new family.
+
+        Also deletes the records of refresh tokens expired before ``now``: a token that
+        has expired is refused anyway, so its record has done its work.
+        """
+        with self._write() as db:
+            db.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
+            db.execute(
+                "INSERT INTO refresh_tokens (token_id, family, username, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (token_id, token_id, username, expires_at),
+            )
+
+    def rotate_refresh_token(
+        self, presented_id: str, new_id: str, new_expires_at: float, *, now: float
+    ) -> RefreshOutcome:
+        """Trade in the refresh token ``presented_id`` for ``new_id``, in one transaction.
+
+        Only a current token is retired and succeeded by ``new_id`` (same family). A token
+        retired before is a reuse: someone else holds a copy, so the whole family is
+        revoked, the newest token included. Two refreshes racing with one token are
+        serialised by ``BEGIN IMMEDIATE``: the second one is the reuse.
+        """
+        with self._write() as db:
+            db.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
+            row = db.execute(
+                "SELECT family, username, used, revoked FROM refresh_tokens WHERE token_id = ?",
+                (presented_id,),
+            ).fetchone()
+            if row is None:
+                return RefreshOutcome.UNKNOWN
+            family, username, used, revoked = row
+            if used:
+                db.execute("UPDATE refresh_tokens SET revoked = 1 WHERE family = ?", (family,))
+                return RefreshOutcome.REUSED
+            if revoked:
+                return RefreshOutcome.REVOKED
+            db.execute("UPDATE refresh_tokens SET used = 1 WHERE token_id = ?", (presented_id,))
+            db.execute(
+                "INSERT INTO refresh_tokens (token_id, family, username, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (new_id, family, username, new_expires_at),
+            )
+            return RefreshOutcome.ROTATED
+
+    def refresh_token_count(self) -> int:
+        """How many refresh-token records the store keeps (retired ones included)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM refresh_tokens").fetchone()[0])
