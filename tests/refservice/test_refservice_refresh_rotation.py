@@ -70,21 +70,26 @@ def test_a_refresh_token_the_service_never_issued_is_refused(client: Any) -> Non
     )
 
 
+def race_two_refreshes(client: Any, token: str) -> list[requests.Response]:
+    """Send two refreshes with ``token`` at the same moment, from two threads."""
+    start = threading.Barrier(2, timeout=5)
+    results: list[requests.Response] = []
+
+    def one_refresh() -> None:
+        start.wait()
+        results.append(refresh(client, token))
+
+    threads = [threading.Thread(target=one_refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
 def test_two_refreshes_racing_with_one_token_do_not_both_succeed(client: Any) -> None:
     for _ in range(5):
-        token = client.login("carol")["refresh_token"]
-        start = threading.Barrier(2, timeout=5)
-        results: list[requests.Response] = []
-
-        def race(token: str = token, start: threading.Barrier = start) -> None:
-            start.wait()
-            results.append(refresh(client, token))
-
-        threads = [threading.Thread(target=race) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+        results = race_two_refreshes(client, client.login("carol")["refresh_token"])
         statuses = sorted(response.status_code for response in results)
         assert statuses == [200, 401], [response.text for response in results]
         loser = next(response for response in results if response.status_code == 401)
