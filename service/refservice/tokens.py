@@ -92,8 +92,11 @@ class VerificationKey:
 def public_jwk(public_key: Any) -> dict[str, Any]:
     """The public members of an RSA or EC key as a JWK (``kty`` and ``n``/``e`` or ``x``/``y``)."""
     if isinstance(public_key, rsa.RSAPublicKey):
-        return dict(RSAAlgorithm.to_jwk(public_key, as_dict=True))
-    return dict(ECAlgorithm.to_jwk(public_key, as_dict=True))
+        jwk = dict(RSAAlgorithm.to_jwk(public_key, as_dict=True))
+    else:
+        jwk = dict(ECAlgorithm.to_jwk(public_key, as_dict=True))
+    jwk.pop("key_ops", None)  # RFC 7517 section 4.3: not together with "use"
+    return jwk
 
 
 def key_id(public_key: Any) -> str:

@@ -17,6 +17,8 @@ import time
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -138,3 +140,47 @@ def test_the_service_answers_those_headers_with_401_everywhere(client, header):
         response = client.post(path, body_json, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, response.text
         assert response.json()["error"] == "malformed_token"
+
+
+@pytest.fixture(scope="module")
+def multi_key_tokens(tmp_path_factory: pytest.TempPathFactory) -> TokenService:
+    """An ES256 service that still verifies a previous RSA key: kid picks the key."""
+    folder = tmp_path_factory.mktemp("fuzz-keys")
+    signing = folder / "ec.pem"
+    signing.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    previous = folder / "rsa.pub"
+    previous.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return TokenService(
+        Settings(
+            jwt_algorithm="ES256", jwt_private_key=signing, jwt_previous_public_keys=(previous,)
+        )
+    )
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), claims=claim_fields | json_values)
+def test_any_kid_and_alg_on_a_multi_key_service_get_a_reason(multi_key_tokens, data, claims):
+    kids = [key["kid"] for key in multi_key_tokens.jwks()["keys"]]
+    header = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "alg": st.sampled_from(["ES256", "RS256", "HS256", "none"]) | json_values,
+                "kid": st.sampled_from(kids) | json_values,
+                "crit": json_values,
+            },
+        )
+    )
+    only_reasons(multi_key_tokens, signed(header, claims))
