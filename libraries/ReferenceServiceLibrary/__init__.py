@@ -27,6 +27,14 @@ class ReferenceServiceLibrary:
     ``users=dave:pw1,erin:pw2:publisher``, ``max_queue_length=5``, ``state_history=10``.
     See ``docs/protocol.md`` for the full list.
 
+    = TLS =
+
+    `Start Reference Service` with ``tls=True`` serves ``https://`` and ``wss://``: a
+    throwaway CA (its key never leaves memory) signs a certificate for the service, and
+    the returned ``ca_file`` is what clients verify it with, e.g. ``verify=${ca_file}``
+    of RequestsLibrary's ``Create Session`` and ``ca_file=`` of WebSocketLibrary's
+    ``Connect``. Restarts keep the certificate.
+
     = Restarts and crashes =
 
     `Restart Reference Service` stops a service (gracefully, or with ``kill -9`` when
@@ -66,13 +74,20 @@ class ReferenceServiceLibrary:
         self,
         alias: str | None = None,
         startup_timeout: timedelta = timedelta(seconds=20),
+        tls: bool | None = None,
         **settings: str,
     ) -> DotDict:
         """Starts a reference service and returns its connection facts as a dictionary.
 
         The dictionary (``${service}[ws_url]`` or ``${service.ws_url}``) has the keys
         ``http_url``, ``ws_url``, ``jwt_secret``, ``issuer``,
-        ``audience``, ``database``, ``pid`` and ``log_file``.
+        ``audience``, ``database``, ``pid``, ``log_file`` and ``ca_file``.
+
+        ``tls=True`` serves ``https://`` and ``wss://`` with a certificate (for
+        127.0.0.1, ::1 and localhost) from a throwaway CA made for this service; its
+        certificate is ``ca_file``, for clients to verify the service with (``None``
+        without TLS). Your own certificate goes in the settings ``tls_certfile`` and
+        ``tls_keyfile`` instead.
 
         ``alias`` names the service for `Stop Reference Service`; by default a number is
         used. The latest started service is the current one. ``startup_timeout`` is how
@@ -90,13 +105,16 @@ class ReferenceServiceLibrary:
         | Kill Reference Service | short | |
         | ${again}       | Start Reference Service | alias=short |
         | Should Be Equal | ${again}[ws_url] | ${short}[ws_url] |
+        | ${secure}      | Start Reference Service | alias=secure | tls=${TRUE} |
+        | Should Start With | ${secure}[ws_url] | wss://127.0.0.1: |
+        | Connect        | ${secure}[ws_url] | ca_file=${secure}[ca_file] |
         """
         name = alias or str(len(self._services) + 1)
         existing = self._services.get(name)
         if existing is not None and existing.running:
             raise ServiceError(f"A reference service named '{name}' is already running.")
         if existing is not None:
-            if settings:
+            if settings or (tls is not None and tls != existing.tls):
                 raise ServiceError(
                     f"The reference service '{name}' is stopped and starts again with its "
                     f"own settings; stop it with 'Stop Reference Service' to start a new one "
@@ -105,7 +123,9 @@ class ReferenceServiceLibrary:
             existing.startup_timeout = startup_timeout.total_seconds()
             service = existing.start()
         else:
-            service = ServiceProcess(startup_timeout=startup_timeout.total_seconds(), **settings)
+            service = ServiceProcess(
+                startup_timeout=startup_timeout.total_seconds(), tls=bool(tls), **settings
+            )
             service.start()
         self._services[name] = service
         self._current = name

@@ -29,6 +29,8 @@ from typing import IO, Any
 # never disagree. refservice.config has no third-party imports, so this stays light.
 from refservice.config import OPTIONS_BY_NAME, split_user_list
 
+from .tls import LOOPBACK_NAMES, make_server_certificate
+
 DEFAULT_ISSUER = "refservice"
 DEFAULT_AUDIENCE = "refservice-clients"
 
@@ -120,6 +122,10 @@ class ServiceProcess:
     ``refservice.config.Settings`` (``access_token_ttl=0.2``, ``users=["a:pw"]``,
     ``max_message_size=1024`` ...). Port, URL file, database and HS256 secret are
     chosen by the controller and exposed as attributes.
+
+    ``tls=True`` serves https:// and wss:// with a certificate from a throwaway CA made
+    in the work directory; clients verify it with :attr:`ca_file`. Your own certificate
+    goes in the settings ``tls_certfile`` and ``tls_keyfile`` instead.
     """
 
     def __init__(
@@ -129,10 +135,12 @@ class ServiceProcess:
         jwt_secret: str | None = None,
         startup_timeout: float = 20.0,
         python: str = sys.executable,
+        tls: bool = False,
         **settings: Any,
     ) -> None:
         self.settings: dict[str, Any] = dict(settings)
         self._flags = settings_to_flags(self.settings)
+        self.tls = tls or self.settings.get("tls_certfile") is not None
         self.jwt_secret = jwt_secret or secrets.token_urlsafe(48)
         self.startup_timeout = startup_timeout
         self.python = python
@@ -142,6 +150,10 @@ class ServiceProcess:
         self.database = str(self.workdir / "refservice.db")
         self.url_file = self.workdir / "service-url.json"
         self.log_file = self.workdir / "service.log"
+        # The CA file that verifies the service's certificate, when this object made it.
+        self.ca_file: Path | None = None
+        if tls:
+            self._flags += self._throwaway_certificate_flags()
         self.issuer = str(self.settings.get("issuer", DEFAULT_ISSUER))
         self.audience = str(self.settings.get("audience", DEFAULT_AUDIENCE))
         self.http_url = ""
@@ -151,6 +163,19 @@ class ServiceProcess:
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+
+    def _throwaway_certificate_flags(self) -> list[str]:
+        """Make a throwaway CA and a certificate for the service's host; return the flags."""
+        if self.settings.get("tls_certfile") is not None:
+            raise ServiceError(
+                "Give either tls=True (a throwaway CA made here) or tls_certfile (your own "
+                "certificate), not both."
+            )
+        host = str(self.settings.get("host", "127.0.0.1"))
+        hosts = (host, *(name for name in LOOPBACK_NAMES if name != host))
+        files = make_server_certificate(self.workdir / "tls", hosts)
+        self.ca_file = files.ca_file
+        return ["--tls-certfile", str(files.certfile), "--tls-keyfile", str(files.keyfile)]
 
     # --- state ---------------------------------------------------------------------------
 
@@ -177,6 +202,7 @@ class ServiceProcess:
             "database": self.database,
             "pid": self.pid,
             "log_file": str(self.log_file),
+            "ca_file": str(self.ca_file) if self.ca_file else None,
         }
 
     def log_tail(self, lines: int = 30) -> str:

@@ -75,6 +75,15 @@ class WebSocketLibrary(DynamicCore):
     first that matches its criteria and leaves the others in order. Pings from
     the server are answered at once, whether or not a keyword is running.
 
+    = TLS =
+
+    ``wss://`` servers are verified: their certificate must chain to a trusted CA
+    and name the host of the URL. The system's trust store is used unless a CA
+    file is given, to one `Connect` (``ca_file=``) or to every connection opened
+    from then on (`Set Default CA File`, or the ``ca_file`` import argument),
+    which suits a test service with a CA of its own. Only ``verify=False`` of
+    `Connect` accepts any certificate.
+
     = Failures =
 
     A failure names the connection, says what was expected, and shows what
@@ -121,16 +130,22 @@ class WebSocketLibrary(DynamicCore):
         timeout: timedelta = timedelta(seconds=10),
         transcript: bool = True,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        ca_file: str | None = None,
     ) -> None:
         """``timeout`` is the default for connections; ``transcript`` logs the wire traffic.
 
         ``max_message_size`` is the largest message in bytes that a connection
         accepts from the server (16 MiB; ``None`` for no limit): see `Connect`.
 
+        ``ca_file`` is the default CA certificate (PEM) that ``wss://`` servers are
+        verified with, instead of the system's trust store: see `Set Default CA File`.
+
         | Library | WebSocketLibrary | timeout=3s | transcript=False |
         | Library | WebSocketLibrary | max_message_size=${1048576} |
+        | Library | WebSocketLibrary | ca_file=${CURDIR}/ca.pem |
         """
         self.timeout = timeout.total_seconds()
+        self.ca_file = ca_file or None
         self.max_message_size = max_message_size
         self.transcript_enabled = transcript
         self.connections = Connections("No open WebSocket connection.")

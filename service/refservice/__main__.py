@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Sequence
@@ -31,9 +32,28 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def service_urls(host: str, port: int) -> dict[str, str]:
+def service_urls(host: str, port: int, tls: bool = False) -> dict[str, str]:
     base = f"{_url_host(host)}:{port}"
+    if tls:
+        return {"http_url": f"https://{base}", "ws_url": f"wss://{base}/ws"}
     return {"http_url": f"http://{base}", "ws_url": f"ws://{base}/ws"}
+
+
+def check_tls_files(settings: Settings) -> None:
+    """Load the TLS certificate and key once before listening, so bad files fail the start.
+
+    uvicorn would load them only inside ``serve`` and die with a traceback.
+    """
+    if settings.tls_certfile is None:
+        return
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile)
+    except (OSError, ssl.SSLError) as error:
+        key = f" with key {settings.tls_keyfile}" if settings.tls_keyfile else ""
+        raise ConfigError(
+            f"Cannot load the TLS certificate {settings.tls_certfile}{key}: {error}"
+        ) from None
 
 
 def write_url_file(path: Path, info: dict[str, Any]) -> None:
@@ -85,6 +105,8 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
         # interval; no pong within the timeout fails the connection with 1011.
         ws_ping_interval=settings.heartbeat_interval or None,
         ws_ping_timeout=settings.heartbeat_timeout,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         log_level=settings.log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
@@ -104,7 +126,7 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
         await asyncio.sleep(0.01)
     if server.started:
         port = sock.getsockname()[1]
-        urls = service_urls(settings.host, port)
+        urls = service_urls(settings.host, port, tls=settings.tls_certfile is not None)
         if settings.url_file is not None:
             write_url_file(
                 settings.url_file,
@@ -167,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
         TokenService(settings)  # refuses weak keys before anything listens
+        check_tls_files(settings)
     except ConfigError as error:
         print(f"refservice: {error}", file=sys.stderr)
         return 2

@@ -90,6 +90,8 @@ class Settings:
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
     users: tuple[UserSpec, ...] = DEFAULT_USERS
     seed_users: int = 0
     seed_user_pattern: str = DEFAULT_SEED_USER_PATTERN
@@ -150,6 +152,8 @@ class Settings:
                 f"WebSocket implementation {self.ws_implementation!r} is not supported; "
                 f"use one of {', '.join(WS_IMPLEMENTATIONS)}."
             )
+        if self.tls_keyfile is not None and self.tls_certfile is None:
+            raise ConfigError("--tls-keyfile needs --tls-certfile (the certificate it belongs to).")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"Log level {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}."
@@ -530,6 +534,22 @@ OPTIONS: tuple[Option, ...] = (
         _lower,
         f"uvicorn WebSocket implementation: {', '.join(WS_IMPLEMENTATIONS)}.",
         "IMPL",
+    ),
+    Option(
+        "tls_certfile",
+        "--tls-certfile",
+        "REFSERVICE_TLS_CERTFILE",
+        _path,
+        "PEM certificate (chain) to serve https:// and wss:// with; plain http:// without it.",
+        "PATH",
+    ),
+    Option(
+        "tls_keyfile",
+        "--tls-keyfile",
+        "REFSERVICE_TLS_KEYFILE",
+        _path,
+        "PEM private key of --tls-certfile, unless that file holds the key too.",
+        "PATH",
     ),
     Option(
         "users",

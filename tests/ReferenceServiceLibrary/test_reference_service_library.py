@@ -102,6 +102,27 @@ def test_keywords_directly() -> None:
     library._close()
 
 
+def test_tls_keyword_argument_serves_wss_and_returns_the_ca_file() -> None:
+    library = ReferenceServiceLibrary()
+    try:
+        info: dict[str, Any] = library.start_reference_service(alias="secure", tls=True)
+        assert info["ws_url"].startswith("wss://127.0.0.1:")
+        response = requests.get(f"{info['http_url']}/health", timeout=5, verify=info["ca_file"])
+        assert response.json() == {"status": "ok"}
+        library.kill_reference_service("secure")
+        with pytest.raises(ServiceError, match="starts again with its own settings"):
+            library.start_reference_service(alias="secure", tls=False)
+        again = library.start_reference_service(alias="secure")
+        assert (again["ws_url"], again["ca_file"]) == (info["ws_url"], info["ca_file"])
+        plain = library.start_reference_service(alias="plain")
+        assert plain["ws_url"].startswith("ws://") and plain["ca_file"] is None
+        with pytest.raises(ServiceError, match="either tls=True .* or tls_certfile"):
+            library.start_reference_service(tls=True, tls_certfile="own.pem")
+    finally:
+        library.stop_all_reference_services()
+        library._close()
+
+
 def test_failures_hide_exception_name() -> None:
     assert ServiceError.ROBOT_SUPPRESS_NAME is True
 

@@ -1,80 +1,34 @@
-"""TLS options of Connect against a real wss:// server with certificates made here."""
+"""TLS options of Connect against a real wss:// server with certificates of a throwaway CA."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from websockets.sync.server import ServerConnection, serve
 
+from ReferenceServiceLibrary.tls import ThrowawayCA
+from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
-from WebSocketLibrary.errors import HandshakeError
+from WebSocketLibrary.errors import HandshakeError, WebSocketLibraryError
 from WebSocketLibrary.matchers import Criteria
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _issue(subject: str, issuer_key, issuer: str, *, ca: bool, usage=None, san=None):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if usage:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if san:
-        builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
-    return key, builder.sign(issuer_key or key, hashes.SHA256())
-
-
-def _write(directory: Path, name: str, key, cert) -> tuple[str, str]:
-    key_path, cert_path = directory / f"{name}.key", directory / f"{name}.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(cert_path), str(key_path)
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> dict[str, tuple[str, str]]:
-    directory = tmp_path_factory.mktemp("pki")
-    ca_key, ca_cert = _issue("Test CA", None, "Test CA", ca=True)
-    server = _issue(
-        "127.0.0.1",
-        ca_key,
-        "Test CA",
-        ca=False,
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-    )
-    client = _issue("qa-client", ca_key, "Test CA", ca=False, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    """A CA, a server certificate for 127.0.0.1, a client certificate; and another CA."""
+    authority = ThrowawayCA(tmp_path_factory.mktemp("pki"))
+    server = authority.issue("server", ["127.0.0.1"])
+    client = authority.issue("qa-client", (), client=True)
+    stranger = ThrowawayCA(tmp_path_factory.mktemp("other-pki"), name="Some other CA")
     return {
-        "ca": _write(directory, "ca", ca_key, ca_cert),
-        "server": _write(directory, "server", *server),
-        "client": _write(directory, "client", *client),
+        "ca": (str(authority.ca_file), ""),
+        "server": (str(server[0]), str(server[1])),
+        "client": (str(client[0]), str(client[1])),
+        "other_ca": (str(stranger.ca_file), ""),
     }
 
 
@@ -129,6 +83,12 @@ def test_unknown_certificate_authority_fails_the_handshake(wss):
         _round_trip(wss)
 
 
+def test_certificate_for_another_host_fails_the_handshake(wss, pki):
+    # The certificate names 127.0.0.1 only: localhost reaches the same server but must fail.
+    with pytest.raises(HandshakeError, match="CERTIFICATE_VERIFY_FAILED.*localhost"):
+        _round_trip(wss.replace("127.0.0.1", "localhost"), ca_file=pki["ca"][0])
+
+
 def test_verify_false_accepts_any_certificate(wss):
     assert _round_trip(wss, verify=False) == "over tls"
 
@@ -140,3 +100,46 @@ def test_client_certificate(mutual_wss, pki):
     )
     with pytest.raises(HandshakeError, match="Could not open connection 'tls'"):
         _round_trip(mutual_wss, ca_file=pki["ca"][0])
+
+
+# The library-wide default CA: set once, used by every connection opened after it.
+
+
+def test_default_ca_file_verifies_connect_and_groups(library, wss, pki):
+    assert library.call("Set Default CA File", pki["ca"][0]) is None
+    library.call("Connect", wss, "alice")
+    library.call("Send Text Message", "hello")
+    assert library.call("Receive Message") == "hello"
+    results = library.call("Open Connection Group", "tabs", 2, wss)
+    assert [result["opened"] for result in results] == [True, True]
+
+
+def test_without_the_default_ca_file_the_same_connect_fails(library, wss, pki):
+    library.call("Set Default CA File", pki["ca"][0])
+    assert library.call("Set Default CA File", None) == pki["ca"][0]
+    with pytest.raises(WebSocketLibraryError, match="CERTIFICATE_VERIFY_FAILED"):
+        library.call("Connect", wss)
+
+
+def test_ca_file_of_connect_wins_over_the_default(library, wss, pki):
+    library.call("Set Default CA File", pki["ca"][0])
+    with pytest.raises(WebSocketLibraryError, match="CERTIFICATE_VERIFY_FAILED"):
+        library.call("Connect", wss, ca_file=pki["other_ca"][0])
+    library.call("Set Default CA File", pki["other_ca"][0])
+    library.call("Connect", wss, ca_file=pki["ca"][0])
+
+
+def test_default_ca_file_given_at_import(wss, pki):
+    library = WebSocketLibrary(ca_file=pki["ca"][0])
+    try:
+        library.run_keyword("connect", (wss,), {})
+        library.run_keyword("send_text_message", ("imported",), {})
+        assert library.run_keyword("receive_message", (), {}) == "imported"
+    finally:
+        library.close_all()
+
+
+def test_a_missing_default_ca_file_fails_at_once(library, tmp_path: Path):
+    missing = tmp_path / "no-such-ca.pem"
+    with pytest.raises(WebSocketLibraryError, match=f"CA file '{missing}' does not exist"):
+        library.call("Set Default CA File", str(missing))

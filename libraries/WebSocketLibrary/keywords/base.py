@@ -73,6 +73,8 @@ class LibraryComponent:
         """The options of a connection from keyword arguments; the library's defaults for None."""
         if max_message_size is None:
             max_message_size = self.library.max_message_size
+        if handshake.get("ca_file") is None:
+            handshake["ca_file"] = self.library.ca_file
         return ConnectOptions(
             headers=dict(headers or {}),
             subprotocols=tuple(subprotocols or ()),

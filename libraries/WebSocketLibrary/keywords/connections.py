@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from robot.api.deco import keyword
 from robot.utils import DotDict
@@ -51,7 +52,9 @@ class ConnectionKeywords(LibraryComponent):
         - ``timeout``: for the handshake, for sending, and the default wait of
           receiving keywords on this connection. Defaults to the library's timeout.
         - ``ca_file``, ``verify``, ``client_cert``, ``client_key``: TLS for
-          ``wss://`` URLs. ``verify=False`` accepts any server certificate.
+          ``wss://`` URLs. ``ca_file`` is the CA certificate (PEM) that verifies
+          the server, by default the one of `Set Default CA File`, or else the
+          system's trust store. ``verify=False`` accepts any server certificate.
         - ``max_message_size``: the largest message, in bytes, accepted from the
           server; defaults to the library's (16 MiB unless set at import). A
           frame header announcing more fails the connection with close code
@@ -351,6 +354,28 @@ class ConnectionKeywords(LibraryComponent):
         previous = self.library.timeout
         self.library.timeout = timeout.total_seconds()
         return timestr(previous)
+
+    @keyword(tags=("configuration", "tls"))
+    def set_default_ca_file(self, ca_file: str | None) -> str | None:
+        """Sets the CA certificate that verifies ``wss://`` servers; returns the previous one.
+
+        ``ca_file`` is a PEM file of one or more CA certificates. Connections
+        opened after this (by `Connect`, `Connect Should Be Refused` and the
+        group keywords) trust those CAs instead of the system's trust store,
+        unless they are given their own ``ca_file``. ``None`` or an empty
+        value goes back to the system's trust store. Fails when the file does
+        not exist. Verification stays on: only ``verify=False`` of `Connect`
+        turns it off.
+
+        | `Set Default CA File` | ${service}[ca_file] |
+        | ${old} = | `Set Default CA File` | ${CURDIR}/test-ca.pem |
+        | `Set Default CA File` | ${None} |
+        """
+        if ca_file and not Path(ca_file).is_file():
+            raise WebSocketLibraryError(f"CA file '{ca_file}' does not exist or is not a file.")
+        previous = self.library.ca_file
+        self.library.ca_file = ca_file or None
+        return previous
 
 
 _NEVER_OPENED = CloseInfo(None, "never opened", "client", 0.0)
