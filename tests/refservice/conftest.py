@@ -13,7 +13,6 @@ import os
 import socket
 import struct
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ import jwt
 import pytest
 import requests
 import websocket
+from token_claims import access_claims
 
 from ReferenceServiceLibrary.process import ServiceProcess
 
@@ -51,19 +51,9 @@ class Client:
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         """Valid access-token claims for alice; ``name=None`` removes a claim."""
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "sub": "alice",
-            "iat": now,
-            "nbf": now,
-            "exp": now + 300,
-            "iss": self.service.issuer,
-            "aud": self.service.audience,
-            "jti": uuid.uuid4().hex,
-            "typ": "access",
-        }
-        claims.update(overrides)
-        return {name: value for name, value in claims.items() if value is not None}
+        return access_claims(
+            issuer=self.service.issuer, audience=self.service.audience, **overrides
+        )
 
     def forge(self, *, key: Any = None, algorithm: str = "HS256", **overrides: Any) -> str:
         """A token signed with the service's secret (or ``key``) and ``overrides`` applied."""

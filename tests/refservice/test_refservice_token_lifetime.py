@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import jwt
 import pytest
+from token_claims import access_claims
 
 from ReferenceServiceLibrary.process import ServiceError
 from refservice.config import DEFAULT_MAX_TOKEN_LIFETIME, ConfigError, Settings, load_settings
@@ -15,19 +17,7 @@ from refservice.tokens import TokenError, TokenService
 SECRET = "lifetime-test-secret-that-is-long-enough-for-hs256-and-more"
 
 
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base: dict[str, Any] = {
-        "sub": "alice",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-        "iss": "refservice",
-        "aud": "refservice-clients",
-        "typ": "access",
-    }
-    base.update(overrides)
-    return {name: value for name, value in base.items() if value is not None}
+claims = functools.partial(access_claims, lifetime=600)
 
 
 def verify(tokens: TokenService, payload: dict[str, Any], expected: str = "access") -> None:

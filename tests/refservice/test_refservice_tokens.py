@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from token_claims import access_claims
 
 from refservice.__main__ import main
 from refservice.config import ConfigError, Settings
@@ -29,20 +31,8 @@ def tokens(settings: Settings) -> TokenService:
     return TokenService(settings)
 
 
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base: dict[str, Any] = {
-        "sub": "alice",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 3600,  # Parametrized tokens are made at collection, long before use.
-        "iss": "refservice",
-        "aud": "refservice-clients",
-        "jti": "abc",
-        "typ": "access",
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
+# Parametrized tokens are made at collection, long before use: they live an hour.
+claims = functools.partial(access_claims, lifetime=3600)
 
 
 def reason(tokens: TokenService, token: str | None, expected: str = "access") -> str:
