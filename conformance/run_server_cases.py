@@ -47,6 +47,7 @@ def reference_service(ws_implementation: str, path: str, echo: bool) -> Iterator
         "users": f"{USER}:{PASSWORD}", "ws_implementation": ws_implementation,
         "max_message_size": MAX_MESSAGE_SIZE, "heartbeat_interval": 0, "idle_timeout": 0,
         "max_connections_per_user": 0, "access_token_ttl": 3600, "log_level": "critical",
+        "permessage_deflate": True,  # off by default; groups 12 and 13 test it on request
     }  # fmt: skip
     if echo:
         settings["conformance_echo"] = True

@@ -101,6 +101,7 @@ async def serve(settings: Settings, sock: socket.socket) -> bool:
         http=timed_h11(settings.request_timeout),
         ws=uvicorn_ws(settings.ws_implementation),
         ws_max_size=settings.max_message_size,
+        ws_per_message_deflate=settings.permessage_deflate,
         # Heartbeats are the WebSocket stack's keepalive: a ping control frame every
         # interval; no pong within the timeout fails the connection with 1011.
         ws_ping_interval=settings.heartbeat_interval or None,

@@ -90,6 +90,7 @@ class Settings:
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
+    permessage_deflate: bool = False
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     users: tuple[UserSpec, ...] = DEFAULT_USERS
@@ -534,6 +535,16 @@ OPTIONS: tuple[Option, ...] = (
         _lower,
         f"uvicorn WebSocket implementation: {', '.join(WS_IMPLEMENTATIONS)}.",
         "IMPL",
+    ),
+    Option(
+        "permessage_deflate",
+        "--permessage-deflate",
+        "REFSERVICE_PERMESSAGE_DEFLATE",
+        parse_bool,
+        "Negotiate permessage-deflate (off by default: compression next to tokens and "
+        "attacker-chosen data invites CRIME/BREACH-style guessing).",
+        "BOOL",
+        const="true",
     ),
     Option(
         "tls_certfile",
