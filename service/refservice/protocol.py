@@ -56,6 +56,8 @@ ERROR_CODES: Mapping[str, str] = {
     "publisher role, or subscribe to another user's private topic.",
     "invalid_token": "auth.refresh carried a token the service refuses; 'reason' says why.",
 }
+# Refusals the service logs as security events (at INFO, without the message's data).
+SECURITY_ERROR_CODES = frozenset({"forbidden", "invalid_token"})
 
 # Application close codes (4000-4999, private use under RFC 6455). Each is sent with
 # the reason text shown; see docs/protocol.md.
@@ -657,6 +659,15 @@ class Protocol:
         except ProtocolError as error:
             if error.message_id is None:
                 error.message_id = message.id
+            if error.code in SECURITY_ERROR_CODES:
+                # A refused action is a security event: log who, what, and why (no data).
+                logger.info(
+                    "Refused %r on connection %s for %s: %s",
+                    message.type,
+                    session.connection_id,
+                    session.user,
+                    error.code,
+                )
             return [error.reply()]
         except Exception:
             # A handler bug must cost the sender one error reply, not the connection.

@@ -125,7 +125,12 @@ async def origin_allowed(services: Services, websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
     if not allowed or origin is None or origin.rstrip("/") in allowed:
         return True
-    logger.info("Refused WebSocket handshake: origin not allowed")
+    # A security event: who tried, from which page (the value is escaped and cut short).
+    logger.info(
+        "Refused WebSocket handshake from %s: origin %.200r not allowed",
+        _peer(websocket),
+        origin,
+    )
     await websocket.send_denial_response(
         error_response(403, "origin_not_allowed", "This Origin may not open a WebSocket here.")
     )
@@ -138,10 +143,16 @@ async def authenticate(services: Services, websocket: WebSocket) -> dict[str, An
         claims = services.tokens.verify(handshake_token(websocket), "access")
         await services.check_user(claims["sub"])
     except TokenError as error:
-        logger.info("Refused WebSocket handshake: %s", error.reason)
+        logger.info("Refused WebSocket handshake from %s: %s", _peer(websocket), error.reason)
         await websocket.send_denial_response(token_error_response(error))
         return None
     return claims
+
+
+def _peer(connection: WebSocket) -> str:
+    """``host:port`` of the client, for the log."""
+    client = connection.client
+    return f"{client.host}:{client.port}" if client else "an unknown peer"
 
 
 async def _receive(websocket: WebSocket, idle_timeout: float) -> dict[str, Any] | None:
