@@ -42,6 +42,8 @@ CLOSE_NORMAL = 1000
 CLOSE_ABNORMAL = 1006
 
 READ_SIZE = 2**16
+#: How long a failed send waits for the reader to record the peer's close, if it sent one.
+PEER_CLOSE_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,16 @@ class WebSocketConnection:
         try:
             write()
         except (OSError, websocket.WebSocketException) as error:
+            if not isinstance(error, (socket.timeout, websocket.WebSocketTimeoutException)):
+                # The peer hung up: the reader may be about to record its close frame, which
+                # is the news, not the broken pipe. It needs the send lock, released by now.
+                self._read_ended.wait(PEER_CLOSE_GRACE)
+            closed = self.inbox.closed
+            if closed is not None:
+                raise ConnectionClosedError(
+                    f"Could not send on {self.describe()}: it was closed while the message was "
+                    f"being sent ({describe_close(closed)})."
+                ) from None
             reason = f"sending failed: {_explain(error)}"
             self._drop(CloseInfo(CLOSE_ABNORMAL, reason, "client", time.time()))
             raise ConnectionClosedError(
@@ -495,15 +507,23 @@ class WebSocketConnection:
         the pong would wait for its lock, and the read loop with it: then the pong
         goes out from a short-lived thread instead.
         """
-        if not self._ws.lock.locked():
+        if not self._sent_off_the_read_loop(lambda: self._ws.pong(payload), "pong"):
             self._ws.pong(payload)
-            return
 
-        def pong_later() -> None:
+    def _sent_off_the_read_loop(self, send: Callable[[], object], what: str) -> bool:
+        """Run ``send`` from a short-lived thread if a keyword holds this socket's send lock.
+
+        Returns whether it did; a failure there shows up on the next read or send.
+        """
+        if not self._ws.lock.locked():
+            return False
+
+        def send_later() -> None:
             with contextlib.suppress(OSError, websocket.WebSocketException):
-                self._ws.pong(payload)  # a failure shows up on the next read or send
+                send()
 
-        threading.Thread(target=pong_later, name=f"{THREAD_NAME}-pong", daemon=True).start()
+        threading.Thread(target=send_later, name=f"{THREAD_NAME}-{what}", daemon=True).start()
+        return True
 
     def _deliver(self, data: str | bytes) -> None:
         self.inbox.put(data)
@@ -520,7 +540,11 @@ class WebSocketConnection:
         reply = close.payload[:2]
         self._close_sent.set()
         try:
-            self._ws.send(reply, ABNF.OPCODE_CLOSE)
+            # Not behind a keyword's long send: the read loop serves every other socket too.
+            if not self._sent_off_the_read_loop(
+                lambda: self._ws.send(reply, ABNF.OPCODE_CLOSE), "close"
+            ):
+                self._ws.send(reply, ABNF.OPCODE_CLOSE)
             self.transcript.record(SENT, "close", note="reply" + (f" code {code}" if reply else ""))
         except (OSError, websocket.WebSocketException):
             pass  # The server may already have gone; its close is what matters.

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from websockets.sync.server import ServerConnection, serve
 
+from ReferenceServiceLibrary import ReferenceServiceLibrary
 from ReferenceServiceLibrary.tls import ThrowawayCA
 from WebSocketLibrary import WebSocketLibrary
 from WebSocketLibrary.connection import ConnectOptions, WebSocketConnection
-from WebSocketLibrary.errors import HandshakeError, WebSocketLibraryError
+from WebSocketLibrary.errors import ConnectionClosedError, HandshakeError, WebSocketLibraryError
 from WebSocketLibrary.matchers import Criteria
 
 
@@ -143,3 +146,43 @@ def test_a_missing_default_ca_file_fails_at_once(library, tmp_path: Path):
     missing = tmp_path / "no-such-ca.pem"
     with pytest.raises(WebSocketLibraryError, match=f"CA file '{missing}' does not exist"):
         library.call("Set Default CA File", str(missing))
+
+
+@pytest.fixture(scope="module")
+def small_wss_service() -> Iterator[dict]:
+    """The reference service over TLS with a 1 KiB message limit, and a token for it."""
+    library = ReferenceServiceLibrary()
+    service = library.start_reference_service(tls=True, max_message_size=1024)
+    context = ssl.create_default_context(cafile=service["ca_file"])
+    login = urllib.request.Request(
+        service["http_url"] + "/auth/login",
+        data=json.dumps({"username": "alice", "password": "alice-password"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, context=context) as answer:
+        token = json.load(answer)["access_token"]
+    yield {"url": service["ws_url"], "ca_file": service["ca_file"], "token": token}
+    library.stop_all_reference_services()
+
+
+def test_a_send_cut_short_by_the_servers_close_names_that_close(small_wss_service):
+    # Over TLS a big message goes out record by record, and this server closes with 1009
+    # and hangs up while it is still being sent: the failure names that close, and the
+    # connection's end is the server's 1009, not a broken pipe.
+    options = ConnectOptions(
+        timeout=3,
+        ca_file=small_wss_service["ca_file"],
+        headers={"Authorization": f"Bearer {small_wss_service['token']}"},
+    )
+    for attempt in range(3):
+        connection = WebSocketConnection(small_wss_service["url"], options, name=f"big-{attempt}")
+        connection.open()
+        try:
+            connection.send_binary(b"x" * 4_000_000)
+        except ConnectionClosedError as error:
+            assert "closed while the message was being sent" in str(error), str(error)
+            assert "code 1009" in str(error), str(error)
+        closed = connection.inbox.wait_for_close(3)
+        assert closed is not None, "the server's close never arrived"
+        assert (closed.code, closed.initiated_by) == (1009, "server"), closed
+        connection.close()
