@@ -67,7 +67,7 @@ Oversized Message Closes With 1009
     [Documentation]    Protects the size limit: a message over it closes the connection with 1009.
     ${size}    Evaluate    ${MAX_MESSAGE_SIZE} + 1
     ${payload}    Evaluate    "x" * ${size}
-    Send Text Message    ${payload}
+    Send Input The Server Will Close On    Send Text Message    ${payload}
     Wait For Close    1009
 
 Oversized Message Does Not Affect Other Connections
@@ -75,7 +75,7 @@ Oversized Message Does Not Affect Other Connections
     Open Authenticated Connection    alias=bystander    user=${OTHER_USER_NAME}    password=${OTHER_USER_PASSWORD}
     ${size}    Evaluate    ${MAX_MESSAGE_SIZE} + 1
     ${payload}    Evaluate    b"x" * ${size}
-    Send Binary Message    ${payload}    connection=alice
+    Send Input The Server Will Close On    Send Binary Message    ${payload}    connection=alice
     Wait For Close    1009    connection=alice
     Echo Should Round Trip    unaffected    connection=bystander
     ${health}    GET On Session    service    /health    expected_status=200
