@@ -76,9 +76,12 @@ class AuthLibrary(DynamicCore):
     Invalid` checks that a token is rejected, optionally for a given
     reason.
 
-    Forging an ``HS256`` token with an RSA public key as the HMAC secret
-    (the algorithm confusion attack) is not offered: PyJWT refuses PEM keys
-    as HMAC secrets.
+    Known attacks have their own keywords: `Create Key Confusion Token`
+    (``HS256`` keyed with the service's public key PEM), `Create Token
+    With Tampered Payload` (claims changed after signing), `Create
+    Psychic Signature Token` (``ES256`` with ``r = s = 0``,
+    CVE-2022-21449), `Create Token With Empty Key` and `Create Token With
+    Headers` (any JSON value for ``kid``, ``crit`` or any other header).
 
     = Logging and secrets =
 
