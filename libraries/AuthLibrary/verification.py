@@ -50,7 +50,8 @@ def get_header(token: str) -> dict[str, Any]:
     """The token's JOSE header, without verifying anything."""
     try:
         return jwt.get_unverified_header(token)
-    except jwt.exceptions.DecodeError as error:
+    # Not only DecodeError: a kid that is not a string or a bad crit raises InvalidTokenError.
+    except jwt.exceptions.InvalidTokenError as error:
         raise _malformed(token, error) from None
 
 
@@ -58,7 +59,7 @@ def decode_unverified(token: str) -> dict[str, Any]:
     """The token's claims, without verifying the signature or any claim."""
     try:
         return jwt.decode(token, options={"verify_signature": False})
-    except jwt.exceptions.DecodeError as error:
+    except jwt.exceptions.InvalidTokenError as error:
         raise _malformed(token, error) from None
 
 
@@ -159,6 +160,10 @@ def _describe(
         return _malformed(token, error)
     if isinstance(error, exc.DecodeError) and str(error).startswith("Invalid"):
         return _malformed(token, error)
+    try:  # PyJWT refuses a bad kid or crit header with a plain InvalidTokenError.
+        get_header(token)
+    except TokenVerificationError as malformed:
+        return malformed
     return TokenVerificationError(f"Token has an invalid claim: {error}", Reason.INVALID_CLAIM)
 
 
