@@ -23,12 +23,15 @@ UserSpec = tuple[str, str, tuple[str, ...]]
 """A seeded user: ``(name, password, roles)``."""
 
 PUBLISHER_ROLE = "publisher"
+# Reads GET /metrics, which names every connected user and every user with queued events.
+METRICS_ROLE = "metrics"
 
 DEFAULT_USERS: tuple[UserSpec, ...] = (
     ("alice", "alice-password", ()),
     ("bob", "bob-password", ()),
     ("carol", "carol-password", ()),
     ("publisher", "publisher-password", (PUBLISHER_ROLE,)),
+    ("operator", "operator-password", (METRICS_ROLE,)),
 )
 
 SEED_INDEX = "{i}"
@@ -104,6 +107,7 @@ class Settings:
     log_level: str = "info"
     parent_pid: int | None = None
     conformance_echo: bool = False
+    public_metrics: bool = False
 
     def __post_init__(self) -> None:
         if self.jwt_algorithm not in SUPPORTED_ALGORITHMS:
@@ -641,6 +645,16 @@ OPTIONS: tuple[Option, ...] = (
         "REFSERVICE_CONFORMANCE_ECHO",
         parse_bool,
         "Conformance runs only: add the plain echo route /conformance/echo (off by default).",
+        "BOOL",
+        const="true",
+    ),
+    Option(
+        "public_metrics",
+        "--public-metrics",
+        "REFSERVICE_PUBLIC_METRICS",
+        parse_bool,
+        f"Serve GET /metrics without a token (off by default: it needs an access token with "
+        f"the {METRICS_ROLE!r} role, since it lists users and their queues).",
         "BOOL",
         const="true",
     ),

@@ -14,10 +14,11 @@ import psutil
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
-from refservice.config import PUBLISHER_ROLE
+from refservice.config import METRICS_ROLE, PUBLISHER_ROLE
 from refservice.credentials import bearer_token
-from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, publish
+from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, has_role, publish
 from refservice.services import Services, services_of
 from refservice.store import RefreshOutcome
 from refservice.tokens import TokenError, TokenPair
@@ -35,6 +36,22 @@ def token_error_response(error: TokenError) -> JSONResponse:
     return error_response(401, error.reason, error.message)
 
 
+def peer(connection: HTTPConnection) -> str:
+    """``host:port`` of the client, for the log."""
+    client = connection.client
+    return f"{client.host}:{client.port}" if client else "an unknown peer"
+
+
+async def bearer_claims(services: Services, request: Request) -> dict[str, Any]:
+    """The claims of the request's ``Authorization: Bearer`` access token, of a known user.
+
+    Raises :class:`TokenError` when there is no such token or it is refused.
+    """
+    claims = services.tokens.verify(bearer_token(request.headers.get("authorization")), "access")
+    await services.check_user(claims["sub"])
+    return claims
+
+
 @cache
 def _this_process() -> psutil.Process:
     return psutil.Process(os.getpid())
@@ -45,9 +62,13 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics")
-async def metrics(request: Request) -> dict[str, Any]:
+@router.get("/metrics", response_model=None)
+async def metrics(request: Request) -> dict[str, Any] | JSONResponse:
     services = services_of(request)
+    if not services.settings.public_metrics:
+        refusal = await _metrics_refusal(services, request)
+        if refusal is not None:
+            return refusal
     snapshot = services.metrics.snapshot()
     snapshot["queue"]["pending"] = await services.db(services.store.pending_counts)
     process = _this_process()
@@ -59,6 +80,23 @@ async def metrics(request: Request) -> dict[str, Any]:
             "timeout": services.settings.heartbeat_timeout,
         },
     }
+
+
+async def _metrics_refusal(services: Services, request: Request) -> JSONResponse | None:
+    """The 401/403 answer for a ``GET /metrics`` without a token of the metrics role, or ``None``.
+
+    The metrics name every connected user and every user with queued events.
+    """
+    try:
+        claims = await bearer_claims(services, request)
+    except TokenError as error:
+        # A security event, like refused handshakes: who asked, and why not (never the token).
+        logger.info("Refused GET /metrics from %s: %s", peer(request), error.reason)
+        return token_error_response(error)
+    if not has_role(claims, METRICS_ROLE):
+        logger.info("Refused GET /metrics from %s for %s: forbidden", peer(request), claims["sub"])
+        return error_response(403, "forbidden", f"Metrics need the {METRICS_ROLE!r} role.")
+    return None
 
 
 @router.post("/auth/login", response_model=None)
@@ -168,14 +206,10 @@ async def jwks(request: Request) -> dict[str, Any]:
 async def post_events(request: Request) -> JSONResponse:
     services = services_of(request)
     try:
-        claims = services.tokens.verify(
-            bearer_token(request.headers.get("authorization")), "access"
-        )
-        await services.check_user(claims["sub"])
+        claims = await bearer_claims(services, request)
     except TokenError as error:
         return token_error_response(error)
-    roles = claims.get("roles")
-    if not isinstance(roles, list) or PUBLISHER_ROLE not in roles:
+    if not has_role(claims, PUBLISHER_ROLE):
         return error_response(403, "forbidden", f"Publishing needs the {PUBLISHER_ROLE!r} role.")
     body = await _read_json_object(request)
     if isinstance(body, JSONResponse):

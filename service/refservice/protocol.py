@@ -82,14 +82,19 @@ PRIVATE_TOPIC_PREFIX = "user."
 """Topics ``user.<name>`` and ``user.<name>.*`` belong to user ``name``: only they subscribe."""
 
 
+def has_role(claims: Mapping[str, Any], role: str) -> bool:
+    """Whether the token's ``roles`` claim (a list; absent: none) holds ``role``."""
+    roles = claims.get("roles")
+    return isinstance(roles, list) and role in roles
+
+
 def may_publish_to(claims: Mapping[str, Any], sender: str, user: str | None) -> bool:
     """Whether ``sender`` may publish to ``user`` (``None``: to a topic).
 
     Anyone may publish to their own queue; publishing to another user or to a topic
     needs the publisher role.
     """
-    roles = claims.get("roles")
-    if isinstance(roles, list) and PUBLISHER_ROLE in roles:
+    if has_role(claims, PUBLISHER_ROLE):
         return True
     return user is not None and user == sender
 

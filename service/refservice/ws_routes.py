@@ -20,7 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from refservice.connection import Connection, close_quietly
 from refservice.credentials import chosen_subprotocol, handshake_token
 from refservice.expiry import ExpiryWatch
-from refservice.http_routes import error_response, token_error_response
+from refservice.http_routes import error_response, peer, token_error_response
 from refservice.protocol import (
     CLOSE_IDLE_TIMEOUT,
     CLOSE_IDLE_TIMEOUT_REASON,
@@ -128,7 +128,7 @@ async def origin_allowed(services: Services, websocket: WebSocket) -> bool:
     # A security event: who tried, from which page (the value is escaped and cut short).
     logger.info(
         "Refused WebSocket handshake from %s: origin %.200r not allowed",
-        _peer(websocket),
+        peer(websocket),
         origin,
     )
     await websocket.send_denial_response(
@@ -143,16 +143,10 @@ async def authenticate(services: Services, websocket: WebSocket) -> dict[str, An
         claims = services.tokens.verify(handshake_token(websocket), "access")
         await services.check_user(claims["sub"])
     except TokenError as error:
-        logger.info("Refused WebSocket handshake from %s: %s", _peer(websocket), error.reason)
+        logger.info("Refused WebSocket handshake from %s: %s", peer(websocket), error.reason)
         await websocket.send_denial_response(token_error_response(error))
         return None
     return claims
-
-
-def _peer(connection: WebSocket) -> str:
-    """``host:port`` of the client, for the log."""
-    client = connection.client
-    return f"{client.host}:{client.port}" if client else "an unknown peer"
 
 
 async def _receive(websocket: WebSocket, idle_timeout: float) -> dict[str, Any] | None:

@@ -26,6 +26,8 @@ from token_claims import access_claims
 from ReferenceServiceLibrary.process import ServiceProcess
 
 TIMEOUT = 5.0
+# The seeded account whose tokens carry the metrics role (GET /metrics needs it).
+OPERATOR = "operator"
 
 
 class Client:
@@ -35,6 +37,7 @@ class Client:
         self.service = service
         self.http_url = service.http_url
         self.ws_url = service.ws_url
+        self._operator_token: str | None = None
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
         return requests.post(f"{self.http_url}{path}", json=body, timeout=TIMEOUT, **kwargs)
@@ -81,8 +84,19 @@ class Client:
         assert error.resp_headers["content-type"] == "application/json"
         return error.status_code, json.loads(error.resp_body)
 
+    def get_metrics(self, token: str | None = None) -> requests.Response:
+        """``GET /metrics`` with ``token`` as its Bearer credential (``None``: no header)."""
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        return requests.get(f"{self.http_url}/metrics", headers=headers, timeout=TIMEOUT)
+
     def metrics(self) -> dict[str, Any]:
-        return dict(requests.get(f"{self.http_url}/metrics", timeout=TIMEOUT).json())
+        """The ``/metrics`` document, read with an operator token (kept; renewed on a 401)."""
+        response = None if self._operator_token is None else self.get_metrics(self._operator_token)
+        if response is None or response.status_code == 401:  # 401: e.g. a short access_token_ttl
+            self._operator_token = self.token(OPERATOR)
+            response = self.get_metrics(self._operator_token)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
 
     def open_connections(self, user: str | None = None) -> int:
         connections = self.metrics()["connections"]
