@@ -642,6 +642,7 @@ def run_variants(args: Any) -> dict[str, Figures]:
         if value is not None
     }
     settings["max_connections_per_user"] = 0  # every connection is alice's
+    settings["public_metrics"] = True  # wait_until_drained polls /metrics without logging in
 
     results: dict[str, Figures] = {}
     with ServiceProcess(**settings) as service:
