@@ -41,6 +41,14 @@ MAX_SEED_USERS = 100_000
 # Far more tabs than a person opens, few enough that one account cannot take the service's
 # sockets; load tests of one account raise it (0 = unlimited).
 DEFAULT_MAX_CONNECTIONS_PER_USER = 100
+# Per-connection message rate limit. Far above what a person's client sends, and above
+# every suite and benchmark (their fastest loops send a few hundred messages back to
+# back on one connection, which the burst covers); 0 turns it off.
+DEFAULT_MAX_MESSAGES_PER_SECOND = 200.0
+DEFAULT_MAX_MESSAGE_BURST = 400
+# Refused (rate_limited) messages allowed within the window; one more closes with 1008.
+DEFAULT_MAX_REFUSED_MESSAGES = 100
+DEFAULT_REFUSED_MESSAGE_WINDOW = 10.0
 
 # Longest access token lifetime (exp - iat) the service accepts; its own are 15 min.
 DEFAULT_MAX_TOKEN_LIFETIME = 3600.0
@@ -91,6 +99,10 @@ class Settings:
     login_failure_window: float = 60.0
     allowed_origins: tuple[str, ...] = ()
     max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
+    max_messages_per_second: float = DEFAULT_MAX_MESSAGES_PER_SECOND
+    max_message_burst: int = DEFAULT_MAX_MESSAGE_BURST
+    max_refused_messages: int = DEFAULT_MAX_REFUSED_MESSAGES
+    refused_message_window: float = DEFAULT_REFUSED_MESSAGE_WINDOW
     database: str = "refservice.db"
     ws_implementation: str = "websockets-sansio"
     permessage_deflate: bool = False
@@ -152,6 +164,7 @@ class Settings:
             raise ConfigError("idle_timeout must not be negative (0 disables it).")
         if self.max_connections_per_user < 0:
             raise ConfigError("max_connections_per_user must not be negative (0 is unlimited).")
+        self._check_rate_limit_settings()
         if self.ws_implementation not in WS_IMPLEMENTATIONS:
             raise ConfigError(
                 f"WebSocket implementation {self.ws_implementation!r} is not supported; "
@@ -199,6 +212,16 @@ class Settings:
                 f"{self.jwt_algorithm} has no public keys."
             )
 
+    def _check_rate_limit_settings(self) -> None:
+        if not 0 <= self.max_messages_per_second < float("inf"):
+            raise ConfigError("max_messages_per_second must be a number from 0 (no limit) up.")
+        if self.max_message_burst < 1:
+            raise ConfigError("max_message_burst must be at least 1.")
+        if self.max_refused_messages < 0:
+            raise ConfigError("max_refused_messages must not be negative (0 never closes).")
+        if self.refused_message_window <= 0:
+            raise ConfigError("refused_message_window must be greater than zero.")
+
     def seeded_users(self) -> tuple[UserSpec, ...]:
         """The users made from :attr:`seed_user_pattern`, ``{i}`` from 1 to :attr:`seed_users`."""
         return tuple(
@@ -235,6 +258,14 @@ def parse_port(text: str) -> int:
         return int(text)
     except ValueError:
         raise ConfigError(f"{text!r} is not a port number.") from None
+
+
+def parse_rate(text: str) -> float:
+    """Parse a rate per second that is zero or more: ``200``, ``0.5``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*", text)
+    if not match:
+        raise ConfigError(f"{text!r} is not a rate; use a number per second like '200' or '0.5'.")
+    return float(match.group(1))
 
 
 def parse_count(text: str) -> int:
@@ -523,6 +554,40 @@ OPTIONS: tuple[Option, ...] = (
         parse_count,
         "Close (4008) a user's connection beyond this many open ones; 0 = unlimited.",
         "COUNT",
+    ),
+    Option(
+        "max_messages_per_second",
+        "--max-messages-per-second",
+        "REFSERVICE_MAX_MESSAGES_PER_SECOND",
+        parse_rate,
+        "Data messages per second one connection may send (on average); more are not "
+        "processed and get rate_limited errors; 0 = no limit.",
+        "RATE",
+    ),
+    Option(
+        "max_message_burst",
+        "--max-message-burst",
+        "REFSERVICE_MAX_MESSAGE_BURST",
+        parse_count,
+        "Data messages one connection may send back to back above --max-messages-per-second.",
+        "COUNT",
+    ),
+    Option(
+        "max_refused_messages",
+        "--max-refused-messages",
+        "REFSERVICE_MAX_REFUSED_MESSAGES",
+        parse_count,
+        "rate_limited messages one connection may get within --refused-message-window; the "
+        "next message over the limit closes it with 1008; 0 = never closed for it.",
+        "COUNT",
+    ),
+    Option(
+        "refused_message_window",
+        "--refused-message-window",
+        "REFSERVICE_REFUSED_MESSAGE_WINDOW",
+        parse_duration,
+        "The window of --max-refused-messages (seconds, or 1m).",
+        "DURATION",
     ),
     Option(
         "database",

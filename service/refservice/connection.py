@@ -83,6 +83,8 @@ class Connection:
         self.wake.set()
         self.task: asyncio.Task[None] | None = None
         self.close_task: asyncio.Task[None] | None = None
+        # Set by close_after_sending: the close frame the writer sends after the outbox.
+        self.final_close: tuple[int, str] | None = None
 
     def push(self, data: str | bytes) -> None:
         if self.closing:
@@ -118,6 +120,19 @@ class Connection:
             close_quietly(self.websocket, CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON)
         )
 
+    def close_after_sending(self, code: int, reason: str) -> None:
+        """Close with ``code`` once what is already in the outbox has been sent.
+
+        Nothing more is queued (no replies, pushes or events), so the client reads the
+        answers it was owed, then the close frame. A client that does not read holds
+        only what was queued; the heartbeat ends it if it never reads again.
+        """
+        if self.closing:
+            return
+        self.closing = True
+        self.final_close = (code, reason)
+        self.wake.set()
+
     def notify(self) -> None:
         self.events_pending = True
         self.wake.set()
@@ -147,6 +162,9 @@ class Connection:
                 await self.wake.wait()
                 self.wake.clear()
                 await self._flush()
+                if self.final_close is not None:
+                    await close_quietly(self.websocket, *self.final_close)
+                    return
                 if self.events_pending:
                     self.events_pending = False
                     await self._deliver()
@@ -176,7 +194,7 @@ class Connection:
         events = await self.read_events(self.session.user, self.cursor, DELIVERY_BATCH)
         for event in events:
             await self._flush()
-            if generation != self.generation:
+            if generation != self.generation or self.final_close is not None:
                 break
             await self.send(encode(event))
             self.metrics.events_delivered(1)

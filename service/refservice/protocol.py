@@ -55,6 +55,8 @@ ERROR_CODES: Mapping[str, str] = {
     "forbidden": "The user may not do this: publish to another user or a topic without the "
     "publisher role, or subscribe to another user's private topic.",
     "invalid_token": "auth.refresh carried a token the service refuses; 'reason' says why.",
+    "rate_limited": "The connection sent messages faster than the rate limit; this one was not "
+    "processed. 'retry_after' says when the next one would be.",
 }
 # Refusals the service logs as security events (at INFO, without the message's data).
 SECURITY_ERROR_CODES = frozenset({"forbidden", "invalid_token"})
@@ -69,6 +71,9 @@ CLOSE_TOO_MANY_CONNECTIONS = 4008
 CLOSE_TOO_MANY_CONNECTIONS_REASON = "too many connections"
 CLOSE_TOO_SLOW = 4009
 CLOSE_TOO_SLOW_REASON = "client too slow"
+# RFC 6455 policy violation: the connection went on sending over its message rate limit.
+CLOSE_RATE_LIMITED = 1008
+CLOSE_RATE_LIMITED_REASON = "rate limit exceeded"
 # Stack-level code the application also uses: its writer task failed unexpectedly.
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_INTERNAL_ERROR_REASON = "internal error"
@@ -222,6 +227,26 @@ def internal_error(message_id: MessageId | None = None) -> JSONObject:
     return error_reply(
         "internal_error", "The service failed to handle this message.", message_id=message_id
     )
+
+
+def rate_limited(retry_after: float, message_id: MessageId | None = None) -> JSONObject:
+    """The answer to a message over the connection's rate limit (it was not processed)."""
+    reply = error_reply(
+        "rate_limited",
+        "Too many messages on this connection; this one was not processed.",
+        message_id=message_id,
+    )
+    # Rounded up: a client that waits exactly this long is accepted.
+    reply["retry_after"] = math.ceil(retry_after * 1000) / 1000
+    return reply
+
+
+def message_id_of(text: str) -> MessageId | None:
+    """The usable ``id`` of a text frame, or ``None`` (not JSON, not an object, no id)."""
+    try:
+        return parse_envelope(text).id
+    except ProtocolError as error:
+        return error.message_id
 
 
 def encode(reply: Reply) -> str | bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -24,6 +25,8 @@ from refservice.http_routes import error_response, peer, token_error_response
 from refservice.protocol import (
     CLOSE_IDLE_TIMEOUT,
     CLOSE_IDLE_TIMEOUT_REASON,
+    CLOSE_RATE_LIMITED,
+    CLOSE_RATE_LIMITED_REASON,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_CONNECTIONS_REASON,
     MAX_SEQ,
@@ -39,8 +42,11 @@ from refservice.protocol import (
     TokenRefreshed,
     encode,
     internal_error,
+    message_id_of,
+    rate_limited,
     token_expiry,
 )
+from refservice.ratelimit import MessageRateLimit, Verdict
 from refservice.services import Services, services_of
 from refservice.tokens import TokenError
 
@@ -216,6 +222,41 @@ def _apply_effects(
             watch.restart(effect.expires)
 
 
+def _within_rate_limit(
+    services: Services, connection: Connection, limit: MessageRateLimit, event: dict[str, Any]
+) -> bool:
+    """Whether the data message ``event`` is within the connection's rate limit.
+
+    One over it is not processed: it is answered ``rate_limited`` (a reply takes nothing
+    from the limit, only messages received do), or once the connection has had its
+    allowance of those answers, the connection is closed with 1008 after the replies
+    already queued.
+    """
+    now = time.monotonic()
+    verdict = limit.check(now)
+    if verdict is Verdict.ACCEPT:
+        return True
+    if verdict is Verdict.REFUSE:
+        text = event.get("text")
+        message_id = message_id_of(text) if text is not None else None
+        connection.push(encode(rate_limited(limit.retry_after(now), message_id)))
+        return False
+    settings, session = services.settings, connection.session
+    logger.info(
+        "Closing connection %s for %s with %d: over %g messages/s (burst %d) after %d "
+        "rate_limited replies within %g s",
+        session.connection_id,
+        session.user,
+        CLOSE_RATE_LIMITED,
+        settings.max_messages_per_second,
+        settings.max_message_burst,
+        settings.max_refused_messages,
+        settings.refused_message_window,
+    )
+    connection.close_after_sending(CLOSE_RATE_LIMITED, CLOSE_RATE_LIMITED_REASON)
+    return False
+
+
 async def _serve_connection(services: Services, websocket: WebSocket, session: Session) -> None:
     """Run one accepted (and already counted) connection until it closes."""
     metrics, protocol, registry = services.metrics, services.protocol, services.registry
@@ -228,6 +269,14 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
         read_events=services.read_events,
         limits=services.outbox_limits,
         metrics=metrics,
+    )
+    settings = services.settings
+    rate_limit = MessageRateLimit(
+        settings.max_messages_per_second,
+        settings.max_message_burst,
+        settings.max_refused_messages,
+        settings.refused_message_window,
+        now=time.monotonic(),
     )
     watch = ExpiryWatch(
         websocket,
@@ -256,6 +305,8 @@ async def _serve_connection(services: Services, websocket: WebSocket, session: S
                 break
             metrics.message_received()
             if connection.closing or watch.expired:  # closing: ignore what it still sends
+                continue
+            if not _within_rate_limit(services, connection, rate_limit, event):
                 continue
             for data in await _handle(services, connection, watch, event):
                 connection.push(data)

@@ -147,6 +147,11 @@ def test_parse_size() -> None:
         ["--idle-timeout", "never"],
         ["--max-connections-per-user", "-1"],
         ["--max-connections-per-user", "1.5"],
+        ["--max-messages-per-second", "-1"],
+        ["--max-messages-per-second", "fast"],
+        ["--max-message-burst", "0"],
+        ["--max-refused-messages", "-1"],
+        ["--refused-message-window", "0"],
     ],
 )
 def test_invalid_values_are_refused(argv: list[str]) -> None:
@@ -169,6 +174,31 @@ def test_liveness_settings_from_flags_and_env() -> None:
     assert settings.max_connections_per_user == 3
     disabled = load_settings(["--heartbeat-interval", "0"], {})
     assert disabled.heartbeat_interval == 0
+
+
+def test_message_rate_limit_settings_from_flags_and_env() -> None:
+    defaults = load_settings([], {})
+    assert (
+        defaults.max_messages_per_second,
+        defaults.max_message_burst,
+        defaults.max_refused_messages,
+        defaults.refused_message_window,
+    ) == (200.0, 400, 100, 10.0)
+    settings = load_settings(
+        ["--max-messages-per-second", "2.5", "--refused-message-window", "1m"],
+        {
+            "REFSERVICE_MAX_MESSAGES_PER_SECOND": "99",
+            "REFSERVICE_MAX_MESSAGE_BURST": "5",
+            "REFSERVICE_MAX_REFUSED_MESSAGES": "0",
+        },
+    )
+    assert (
+        settings.max_messages_per_second,
+        settings.max_message_burst,
+        settings.max_refused_messages,
+        settings.refused_message_window,
+    ) == (2.5, 5, 0, 60.0)
+    assert load_settings(["--max-messages-per-second", "0"], {}).max_messages_per_second == 0
 
 
 @pytest.mark.parametrize(
