@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "CREDENTIAL_FIELD_PATTERN",
     "CREDENTIAL_HEADER_PATTERN",
     "CREDENTIAL_QUERY_PATTERN",
     "JWT_PATTERN",
@@ -40,6 +41,15 @@ CREDENTIAL_HEADER_PATTERN = re.compile(
     r"(?i)\b((?:proxy-)?authorization:\s*(?:(?:bearer|basic|digest|token)\s+)?"
     r"|(?:set-)?cookie:\s*"
     r"|[\w-]*(?:token|secret|password|api-?key)[\w-]*:\s*)([^|\r\n'\"<]*[^|\s'\"<])"
+)
+
+#: The value of a field, key or variable whose name says it is a password or a secret, as
+#: Robot and Python write them: ``password=pw`` (a logged dictionary), ``"password": "pw"``
+#: (JSON, a request body), ``'jwt_secret': 's'`` (a Python dict), ``${JWT_SECRET} = s``
+#: (a variable assignment).
+CREDENTIAL_FIELD_PATTERN = re.compile(
+    r"(?i)([\w-]*(?:password|passwd|secret)[\w-]*['\"]?}?\s*[=:]\s*['\"]?)"
+    r"([^'\"\s|,}\]&<>(][^'\"\s|,}\]&<>]*)"
 )
 
 #: A PEM private key, whole or cut short (Robot Framework shortens logged values).
@@ -71,7 +81,7 @@ def mask_tokens(text: str) -> str:
 
 
 def mask_credentials(text: str) -> str:
-    """Mask private keys, credential query parameters and header values, and JWTs in ``text``.
+    """Mask private keys, credential query parameters, header and field values, and JWTs.
 
     >>> mask_credentials("GET /ws?access_token=abc123&room=1 | X-Api-Key: k3y")
     'GET /ws?access_token=(masked)&room=1 | X-Api-Key: (masked)'
@@ -80,6 +90,7 @@ def mask_credentials(text: str) -> str:
     text = PRIVATE_KEY_PATTERN.sub(r"\1(masked)", text)
     text = CREDENTIAL_QUERY_PATTERN.sub(r"\1(masked)", text)
     text = CREDENTIAL_HEADER_PATTERN.sub(r"\1(masked)", text)
+    text = CREDENTIAL_FIELD_PATTERN.sub(r"\1(masked)", text)
     return mask_tokens(text)
 
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 # The service's own option table (stdlib only): flags are derived from it so the two
 # never disagree. refservice.config has no third-party imports, so this stays light.
-from refservice.config import OPTIONS_BY_NAME, split_user_list
+from refservice.config import OPTIONS_BY_NAME, ConfigError, load_settings, split_user_list
 
 from .tls import LOOPBACK_NAMES, make_server_certificate
 
@@ -101,6 +101,31 @@ def settings_to_flags(settings: Mapping[str, Any]) -> list[str]:
     return flags
 
 
+# For a leak scan of a run's logs (tools/scan_secrets.py): the file every service started
+# appends its secrets to. Unset (the default), nothing is written anywhere.
+SECRETS_MANIFEST_VARIABLE = "WSQA_SECRETS_MANIFEST"
+
+
+def record_secrets(jwt_secret: str, flags: list[str]) -> None:
+    """Append one JSON line (secret, passwords, key files) to ``$WSQA_SECRETS_MANIFEST``."""
+    manifest = os.environ.get(SECRETS_MANIFEST_VARIABLE)
+    if not manifest:
+        return
+    try:
+        settings = load_settings(flags, environ={})
+    except (ConfigError, SystemExit):
+        return  # the service will not start with these settings either
+    users = (*settings.users, *settings.seeded_users())
+    key_files = [settings.jwt_private_key, *settings.jwt_previous_public_keys]
+    entry = {
+        "jwt_secret": jwt_secret,
+        "passwords": sorted({password for _, password, _ in users}),
+        "key_files": [str(path) for path in key_files if path],
+    }
+    with open(manifest, "a", encoding="utf-8") as file:
+        file.write(json.dumps(entry) + "\n")
+
+
 def _child_environment(jwt_secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFSERVICE_")}
     # The secret goes through the environment so it never shows in a process listing.
@@ -142,6 +167,7 @@ class ServiceProcess:
         self._flags = settings_to_flags(self.settings)
         self.tls = tls or self.settings.get("tls_certfile") is not None
         self.jwt_secret = jwt_secret or secrets.token_urlsafe(48)
+        record_secrets(self.jwt_secret, self._flags)
         self.startup_timeout = startup_timeout
         self.python = python
         self._own_workdir = workdir is None

@@ -89,6 +89,23 @@ TOKEN_FOR_CREDENTIALS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc+/=\n-----END RSA PRIVATE KEY-----\n",
             "-----BEGIN RSA PRIVATE KEY-----(masked)\n",
         ),
+        # Values of password and secret fields, as Robot logs dictionaries and variables
+        # and RequestsLibrary logs JSON bodies.
+        (
+            "&{credentials} = { username=alice | password=alice-password }",
+            "&{credentials} = { username=alice | password=(masked) }",
+        ),
+        (
+            """body=b'{"username": "alice", "password": "pw:with=marks"}'""",
+            """body=b'{"username": "alice", "password": "(masked)"}'""",
+        ),
+        (
+            "${service} = {'http_url': 'x', 'jwt_secret': 'Zk-9_a', 'issuer': 'r'}",
+            "${service} = {'http_url': 'x', 'jwt_secret': '(masked)', 'issuer': 'r'}",
+        ),
+        ("${JWT_SECRET} = Zk-9_a", "${JWT_SECRET} = (masked)"),
+        ("${OTHER_USER_PASSWORD} = bob-password", "${OTHER_USER_PASSWORD} = (masked)"),
+        ("A wrong password is refused", "A wrong password is refused"),
     ],
 )
 def test_mask_credentials(text: str, masked: str) -> None:
