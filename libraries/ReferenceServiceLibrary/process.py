@@ -122,8 +122,22 @@ def record_secrets(jwt_secret: str, flags: list[str]) -> None:
         "passwords": sorted({password for _, password, _ in users}),
         "key_files": [str(path) for path in key_files if path],
     }
+    Path(manifest).parent.mkdir(parents=True, exist_ok=True)
     with open(manifest, "a", encoding="utf-8") as file:
         file.write(json.dumps(entry) + "\n")
+
+
+def keep_log_for_scan(log_file: Path) -> None:
+    """Copy a service's log into ``service-logs/`` beside ``$WSQA_SECRETS_MANIFEST``.
+
+    For the leak scan: the work directory, log included, is deleted at cleanup.
+    """
+    manifest = os.environ.get(SECRETS_MANIFEST_VARIABLE)
+    if not manifest or not log_file.exists():
+        return
+    folder = Path(manifest).parent / "service-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log_file, folder / f"{log_file.parent.name}.log")
 
 
 def _child_environment(jwt_secret: str) -> dict[str, str]:
@@ -391,6 +405,7 @@ class ServiceProcess:
         """Stop the service and delete its work directory if this object created it."""
         self.stop()
         if self._own_workdir:
+            keep_log_for_scan(self.log_file)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> ServiceProcess:

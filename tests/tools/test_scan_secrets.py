@@ -130,7 +130,7 @@ def test_javascript_escapes_of_the_string_table(written: str, text: str) -> None
 def test_the_service_library_records_its_secrets_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    manifest = tmp_path / "secrets.jsonl"
+    manifest = tmp_path / "scan" / "secrets.jsonl"
     ServiceProcess(users=["dave:dave-password-1"], workdir=tmp_path / "a")
     assert not manifest.exists()
     monkeypatch.setenv(SECRETS_MANIFEST_VARIABLE, str(manifest))
@@ -138,3 +138,15 @@ def test_the_service_library_records_its_secrets_only_when_asked(
     (entry,) = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert entry["jwt_secret"] == service.jwt_secret
     assert entry["passwords"] == ["dave-password-1", "user-1-password", "user-2-password"]
+
+
+def test_a_service_log_is_kept_for_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(SECRETS_MANIFEST_VARIABLE, str(tmp_path / "secrets.jsonl"))
+    service = ServiceProcess().start()
+    log_name = f"{service.workdir.name}.log"
+    service.cleanup()
+    assert not service.workdir.exists()
+    kept = (tmp_path / "service-logs" / log_name).read_text(encoding="utf-8")
+    assert "127.0.0.1" in kept
+    manifest = scan_secrets.Manifest.read([tmp_path / "secrets.jsonl"], [], [])
+    assert scan_secrets.scan([tmp_path / "service-logs"], manifest).hits == []
