@@ -50,6 +50,9 @@ DEFAULT_MAX_MESSAGE_BURST = 400
 DEFAULT_MAX_REFUSED_MESSAGES = 100
 DEFAULT_REFUSED_MESSAGE_WINDOW = 10.0
 
+# How long a publish's idempotency key is remembered: longer than any sane retry loop.
+DEFAULT_IDEMPOTENCY_KEY_TTL = 24 * 3600.0
+
 # Longest access token lifetime (exp - iat) the service accepts; its own are 15 min.
 DEFAULT_MAX_TOKEN_LIFETIME = 3600.0
 
@@ -112,6 +115,7 @@ class Settings:
     seed_users: int = 0
     seed_user_pattern: str = DEFAULT_SEED_USER_PATTERN
     max_queue_length: int = 10000
+    idempotency_key_ttl: float = DEFAULT_IDEMPOTENCY_KEY_TTL
     state_history: int = 100
     max_outbox_messages: int = 1000
     max_outbox_bytes: int = 16 * 1024 * 1024
@@ -189,6 +193,8 @@ class Settings:
         parse_user(self.seed_user_pattern.replace(SEED_INDEX, "1"))
         if self.max_queue_length < 1:
             raise ConfigError("max_queue_length must be at least 1.")
+        if self.idempotency_key_ttl <= 0:
+            raise ConfigError("idempotency_key_ttl must be greater than zero.")
         if self.max_outbox_messages < 1:
             raise ConfigError("max_outbox_messages must be at least 1.")
         if self.max_outbox_bytes < 1:
@@ -663,6 +669,15 @@ OPTIONS: tuple[Option, ...] = (
         parse_count,
         "Most unacknowledged events per user; a publish beyond it is refused (queue_full).",
         "COUNT",
+    ),
+    Option(
+        "idempotency_key_ttl",
+        "--idempotency-key-ttl",
+        "REFSERVICE_IDEMPOTENCY_KEY_TTL",
+        parse_duration,
+        "How long a publish's idempotency key is remembered (seconds, or 24h): a retry with "
+        "the key within it stores nothing and gets the first outcome.",
+        "DURATION",
     ),
     Option(
         "state_history",

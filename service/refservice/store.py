@@ -21,6 +21,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from refservice.config import DEFAULT_IDEMPOTENCY_KEY_TTL
+from refservice.idempotency import request_fingerprint
 from refservice.metrics import utc_now_iso
 
 # scrypt cost: deliberately modest so a test suite can log in hundreds of times.
@@ -100,6 +103,21 @@ CREATE INDEX IF NOT EXISTS refresh_tokens_by_expiry ON refresh_tokens (expires_a
 """
 
 
+# Idempotency keys of publishes, per publishing user: the request's fingerprint and the
+# outcome (JSON: event_id, published_at, deliveries), written with the event(s).
+_IDEMPOTENCY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    sender      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    PRIMARY KEY (sender, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
+"""
+
+
 class RefreshOutcome(enum.Enum):
     """What :meth:`Store.rotate_refresh_token` did with the presented refresh token."""
 
@@ -139,13 +157,29 @@ class AckBeyondLatestError(ValueError):
         self.latest = latest
 
 
+class IdempotencyConflictError(Exception):
+    """A publish reused an idempotency key of its sender for a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency key {key!r} was already used for a different publish "
+            "(another target or data)."
+        )
+        self.key = key
+
+
 @dataclass(frozen=True)
 class Published:
-    """The outcome of one publish: one ``(user, seq)`` per recipient, in user order."""
+    """The outcome of one publish: one ``(user, seq)`` per recipient, in user order.
+
+    ``replayed``: the publish repeated an idempotency key, so nothing was stored now and
+    this is the outcome of the first publish with that key.
+    """
 
     event_id: str
     published_at: str
     deliveries: list[tuple[str, int]]
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +218,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _replayed(outcome: dict[str, Any]) -> Published:
+    """The recorded outcome of an idempotency key, as a replayed :class:`Published`."""
+    return Published(
+        outcome["event_id"],
+        outcome["published_at"],
+        [(name, int(seq)) for name, seq in outcome["deliveries"]],
+        replayed=True,
+    )
 
 
 def hash_password(password: str, *, salt: bytes | None = None, cost: int = _SCRYPT_N) -> str:
@@ -227,6 +271,7 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._db.executescript(_REFRESH_TOKEN_SCHEMA)
+            self._db.executescript(_IDEMPOTENCY_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
             if "roles" not in columns:  # a database made before roles existed
                 self._db.execute("ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'")
@@ -326,18 +371,48 @@ class Store:
         data: Any,
         limit: int,
         sender: str | None = None,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: float = DEFAULT_IDEMPOTENCY_KEY_TTL,
+        now: float | None = None,
     ) -> Published:
         """Enqueue one event for ``user``, or for every subscriber of ``topic``.
 
         ``sender`` is the user who published it, delivered with the event.
+
+        With an ``idempotency_key`` (which needs a ``sender``: keys are per sender) the
+        outcome is recorded under ``(sender, key)`` in the same transaction as the event.
+        A later publish with that key and the same target and data stores nothing and
+        returns the recorded outcome (``replayed``); with other target or data it raises
+        :class:`IdempotencyConflictError`. Keys recorded more than ``idempotency_key_ttl``
+        seconds before ``now`` (default: the clock) are forgotten, deleted as keys are
+        recorded. A refused publish records nothing, so its retry is tried afresh.
 
         All or nothing: raises :class:`QueueFullError` (nothing enqueued for anyone) when any
         recipient already has ``limit`` unacknowledged events, and :class:`UnknownUserError`
         for a ``user`` that does not exist. Each recipient's seq is its latest plus one,
         allocated inside the same ``BEGIN IMMEDIATE`` transaction, so seqs have no gaps.
         """
+        if idempotency_key is not None and sender is None:
+            raise ValueError("An idempotency key needs a sender: keys are per sender.")
         event_id, published_at, payload = str(uuid.uuid4()), utc_now_iso(), _dumps(data)
+        fingerprint = ""
+        if idempotency_key is not None:
+            fingerprint = request_fingerprint(user=user, topic=topic, data=data)
+        moment = time.time() if now is None else now
         with self._write() as db:
+            if idempotency_key is not None:
+                db.execute(
+                    "DELETE FROM idempotency_keys WHERE created_at < ?",
+                    (moment - idempotency_key_ttl,),
+                )
+                row = db.execute(
+                    "SELECT fingerprint, result FROM idempotency_keys WHERE sender = ? AND key = ?",
+                    (sender, idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    if row[0] != fingerprint:
+                        raise IdempotencyConflictError(idempotency_key)
+                    return _replayed(json.loads(row[1]))
             if user is not None:
                 if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
                     raise UnknownUserError(user)
@@ -372,7 +447,23 @@ class Store:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (name, seq, event_id, topic, payload, published_at, sender),
                 )
+            if idempotency_key is not None:
+                outcome = {
+                    "event_id": event_id,
+                    "published_at": published_at,
+                    "deliveries": positions,
+                }
+                db.execute(
+                    "INSERT INTO idempotency_keys "
+                    "(sender, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (sender, idempotency_key, fingerprint, _dumps(outcome), moment),
+                )
         return Published(event_id, published_at, positions)
+
+    def idempotency_key_count(self) -> int:
+        """How many idempotency keys the store remembers."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM idempotency_keys").fetchone()[0])
 
     def queue_position(self, username: str) -> tuple[int, int]:
         """``(last_acked_seq, latest_seq)`` of the user's queue (``(0, 0)`` if never used)."""

@@ -11,6 +11,7 @@ import pytest
 
 from refservice.store import (
     AckBeyondLatestError,
+    IdempotencyConflictError,
     PatchResult,
     QueueFullError,
     StateSince,
@@ -369,3 +370,94 @@ def test_a_database_from_before_senders_gets_the_column(tmp_path: Path) -> None:
             (1, None),
             (2, "bob"),
         ]
+
+
+# --- idempotency keys ---------------------------------------------------------------
+
+
+def test_a_replayed_key_stores_nothing_and_returns_the_first_outcome(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("alice", "a"), ("bob", "b")])
+        store.subscribe("alice", "news")
+        store.subscribe("bob", "news")
+        first = store.publish(
+            topic="news", data={"n": 1}, limit=10, sender="p", idempotency_key="k"
+        )
+        again = store.publish(
+            topic="news", data={"n": 1}, limit=10, sender="p", idempotency_key="k"
+        )
+        assert first.deliveries == [("alice", 1), ("bob", 1)] and not first.replayed
+        assert again.replayed
+        assert (again.event_id, again.published_at, again.deliveries) == (
+            first.event_id,
+            first.published_at,
+            first.deliveries,
+        )
+        assert store.queue_position("bob") == (0, 1)
+        assert len(store.events_from("bob", 1)) == 1
+
+
+def test_a_key_reused_for_another_request_is_a_conflict(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("alice", "a"), ("bob", "b")])
+        store.publish(user="bob", data=1, limit=10, sender="p", idempotency_key="k")
+        for user, data in (("bob", 2), ("alice", 1)):  # other data; other target
+            with pytest.raises(IdempotencyConflictError):
+                store.publish(user=user, data=data, limit=10, sender="p", idempotency_key="k")
+        assert store.queue_position("bob") == (0, 1)
+        assert store.queue_position("alice") == (0, 0)
+
+
+def test_keys_are_per_sender_and_without_a_key_every_publish_stores(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("bob", "b")])
+        store.publish(user="bob", data=1, limit=10, sender="p", idempotency_key="k")
+        other = store.publish(user="bob", data=1, limit=10, sender="q", idempotency_key="k")
+        assert other.deliveries == [("bob", 2)] and not other.replayed
+        store.publish(user="bob", data=1, limit=10, sender="p")
+        store.publish(user="bob", data=1, limit=10, sender="p")
+        assert store.queue_position("bob") == (0, 4)
+        with pytest.raises(ValueError, match="sender"):
+            store.publish(user="bob", data=1, limit=10, idempotency_key="k")
+
+
+def test_a_refused_publish_records_no_key(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("bob", "b")])
+        store.publish(user="bob", data=0, limit=1)
+        with pytest.raises(QueueFullError):
+            store.publish(user="bob", data=1, limit=1, sender="p", idempotency_key="k")
+        assert store.idempotency_key_count() == 0
+        store.ack("bob", 1)
+        assert store.publish(
+            user="bob", data=1, limit=1, sender="p", idempotency_key="k"
+        ).deliveries == [("bob", 2)]
+
+
+def test_keys_older_than_the_ttl_are_forgotten_and_pruned(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        store.seed_users([("bob", "b")])
+
+        def publish(key: str, now: float) -> tuple[int, bool]:
+            published = store.publish(
+                user="bob", data=1, limit=10, sender="p",
+                idempotency_key=key, idempotency_key_ttl=60, now=now,
+            )  # fmt: skip
+            return published.deliveries[0][1], published.replayed
+
+        assert publish("old", 1000.0) == (1, False)
+        assert publish("new", 1030.0) == (2, False)
+        assert publish("old", 1060.0) == (1, True)  # exactly the ttl: still remembered
+        assert publish("new", 1061.0) == (2, True)  # "old" is pruned on the way
+        assert store.idempotency_key_count() == 1
+        assert publish("old", 1061.0) == (3, False)  # forgotten: stored again
+
+
+def test_keys_survive_reopening_the_database(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.sqlite")
+    with Store(path) as store:
+        store.seed_users([("bob", "b")])
+        store.publish(user="bob", data=[1], limit=10, sender="p", idempotency_key="k")
+    with Store(path) as store:
+        again = store.publish(user="bob", data=[1], limit=10, sender="p", idempotency_key="k")
+        assert again.replayed and again.deliveries == [("bob", 1)]
