@@ -18,7 +18,14 @@ from starlette.requests import HTTPConnection
 
 from refservice.config import METRICS_ROLE, PUBLISHER_ROLE
 from refservice.credentials import bearer_token
-from refservice.protocol import MAX_TOPIC_LENGTH, ProtocolError, deliveries, has_role, publish
+from refservice.protocol import (
+    MAX_TOPIC_LENGTH,
+    ProtocolError,
+    deliveries,
+    has_role,
+    idempotency_key_problem,
+    publish,
+)
 from refservice.services import Services, services_of
 from refservice.store import RefreshOutcome
 from refservice.tokens import TokenError, TokenPair
@@ -26,6 +33,10 @@ from refservice.tokens import TokenError, TokenPair
 logger = logging.getLogger("refservice")
 
 router = APIRouter()
+
+# A retry of POST /events with the same key stores nothing and gets the first answer.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def error_response(status: int, error: str, message: str) -> JSONResponse:
@@ -217,6 +228,11 @@ async def post_events(request: Request) -> JSONResponse:
     refusal = _publish_refusal(body)
     if refusal is not None:
         return refusal
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is not None and (problem := idempotency_key_problem(key)) is not None:
+        return error_response(
+            400, "invalid_request", f"The {IDEMPOTENCY_KEY_HEADER} header {problem}."
+        )
     try:
         result = await services.db(
             partial(
@@ -227,6 +243,8 @@ async def post_events(request: Request) -> JSONResponse:
                 data=body["data"],
                 limit=services.settings.max_queue_length,
                 sender=claims["sub"],
+                idempotency_key=key,
+                idempotency_key_ttl=services.settings.idempotency_key_ttl,
             )
         )
     except ProtocolError as error:
@@ -235,9 +253,14 @@ async def post_events(request: Request) -> JSONResponse:
                 status_code=507,
                 content={"error": error.code, **error.extra, "message": error.message},
             )
+        if error.code == "idempotency_conflict":
+            return error_response(422, error.code, error.message)
         return error_response(404, error.code, error.message)
-    services.notify(tuple(name for name, _ in result))
-    return JSONResponse(status_code=201, content={"deliveries": deliveries(result)})
+    answer = {"deliveries": deliveries(result.deliveries)}
+    if result.replayed:  # stored nothing now: the first publish's answer, and no wake-up
+        return JSONResponse(status_code=201, content=answer, headers={REPLAYED_HEADER: "true"})
+    services.notify(tuple(name for name, _ in result.deliveries))
+    return JSONResponse(status_code=201, content=answer)
 
 
 def _publish_refusal(body: dict[str, Any]) -> JSONResponse | None:

@@ -26,10 +26,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from refservice.config import PUBLISHER_ROLE
+from refservice.config import DEFAULT_IDEMPOTENCY_KEY_TTL, PUBLISHER_ROLE
+from refservice.idempotency import KEY_RULE, is_valid_idempotency_key
 from refservice.metrics import iso_time, utc_now_iso
 from refservice.store import (
     AckBeyondLatestError,
+    IdempotencyConflictError,
+    Published,
     QueueFullError,
     Store,
     UnknownUserError,
@@ -50,6 +53,8 @@ ERROR_CODES: Mapping[str, str] = {
     "invalid_field": "A field has the wrong JSON type or value; 'field' names it.",
     "unknown_user": "A publish named a recipient user that does not exist.",
     "queue_full": "A recipient has max_queue_length unacknowledged events; nothing was enqueued.",
+    "idempotency_conflict": "A publish reused its sender's idempotency key for another target "
+    "or data; nothing was enqueued.",
     "conflict": "state.patch named a base_version that is not the current version.",
     "internal_error": "The service failed while handling the message; it is logged.",
     "forbidden": "The user may not do this: publish to another user or a topic without the "
@@ -404,10 +409,18 @@ def _topic(value: object, field_name: str) -> str:
 class DurableHandlers:
     """Handlers of the durable event queue and of state sync, backed by a :class:`Store`."""
 
-    def __init__(self, store: Store, *, max_queue_length: int, state_history: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_queue_length: int,
+        state_history: int,
+        idempotency_key_ttl: float = DEFAULT_IDEMPOTENCY_KEY_TTL,
+    ) -> None:
         self.store = store
         self.max_queue_length = max_queue_length
         self.state_history = state_history
+        self.idempotency_key_ttl = idempotency_key_ttl
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -442,6 +455,13 @@ class DurableHandlers:
                 )
         else:
             topic = _topic(to["topic"], "to.topic")
+        key = message.body.get("idempotency_key")
+        if "idempotency_key" in message.body:
+            problem = idempotency_key_problem(key)
+            if problem is not None:
+                raise ProtocolError(
+                    "invalid_field", f"'idempotency_key' {problem}.", field="idempotency_key"
+                )
         if not may_publish_to(session.claims, session.user, user):
             target = "another user" if user is not None else "a topic"
             raise ProtocolError(
@@ -454,9 +474,13 @@ class DurableHandlers:
             data=message.body["data"],
             limit=self.max_queue_length,
             sender=session.user,
+            idempotency_key=key,
+            idempotency_key_ttl=self.idempotency_key_ttl,
         )
-        session.effects.append(NotifyUsers(tuple(name for name, _ in result)))
-        return [_with_id({"type": "published", "deliveries": deliveries(result)}, message)]
+        if not result.replayed:  # a replay stored nothing: nobody has anything new
+            session.effects.append(NotifyUsers(tuple(name for name, _ in result.deliveries)))
+        reply = {"type": "published", "deliveries": deliveries(result.deliveries)}
+        return [_with_id(reply, message)]
 
     def subscribe(self, session: Session, message: Message) -> list[Reply]:
         topic = _topic(message.body.get("topic"), "topic")
@@ -553,11 +577,22 @@ def publish(
     data: Any,
     limit: int,
     sender: str | None = None,
-) -> list[tuple[str, int]]:
+    idempotency_key: str | None = None,
+    idempotency_key_ttl: float = DEFAULT_IDEMPOTENCY_KEY_TTL,
+) -> Published:
     """Enqueue through ``store``, mapping its refusals to :class:`ProtocolError`."""
     try:
-        published = store.publish(user=user, topic=topic, data=data, limit=limit, sender=sender)
-        return published.deliveries
+        return store.publish(
+            user=user,
+            topic=topic,
+            data=data,
+            limit=limit,
+            sender=sender,
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=idempotency_key_ttl,
+        )
+    except IdempotencyConflictError as error:
+        raise ProtocolError("idempotency_conflict", str(error)) from None
     except UnknownUserError as error:
         raise ProtocolError("unknown_user", str(error)) from None
     except QueueFullError as error:
@@ -568,6 +603,13 @@ def publish(
 
 def deliveries(result: list[tuple[str, int]]) -> list[JSONObject]:
     return [{"user": name, "seq": seq} for name, seq in result]
+
+
+def idempotency_key_problem(value: object) -> str | None:
+    """Why ``value`` is not a usable idempotency key, to follow its name (``None``: it is)."""
+    if is_valid_idempotency_key(value):
+        return None
+    return f"must be {KEY_RULE}"
 
 
 def _is_usable_id(value: object) -> bool:
@@ -626,6 +668,7 @@ class Protocol:
         store: Store | None = None,
         max_queue_length: int = 10000,
         state_history: int = 100,
+        idempotency_key_ttl: float = DEFAULT_IDEMPOTENCY_KEY_TTL,
         presence: PresenceSource | None = None,
         verify_access_token: TokenVerifier | None = None,
     ) -> None:
@@ -636,7 +679,10 @@ class Protocol:
         self.store_types: set[str] = set()
         if store is not None:
             durable = DurableHandlers(
-                store, max_queue_length=max_queue_length, state_history=state_history
+                store,
+                max_queue_length=max_queue_length,
+                state_history=state_history,
+                idempotency_key_ttl=idempotency_key_ttl,
             )
             for message_type, handler in durable.table().items():
                 self.register(message_type, handler)

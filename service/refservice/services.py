@@ -67,6 +67,7 @@ class Services:
                 store=store,
                 max_queue_length=settings.max_queue_length,
                 state_history=settings.state_history,
+                idempotency_key_ttl=settings.idempotency_key_ttl,
                 presence=registry.presence,
                 verify_access_token=partial(tokens.verify, expected_type="access"),
             ),
