@@ -84,12 +84,36 @@ Full Queue Refuses Publishing Without Losing Anything
     Acknowledge Events    ${last + ${QUEUE_LIMIT}}    connection=reader
     Publish Event Over HTTP    ${OTHER_USER_NAME}    ${{ {"n": "after the acknowledgement"} }}
 
+A Retried Publish With The Same Key Is Delivered Once
+    [Documentation]    Protects against duplicates from retries: a publisher that lost the answer
+    ...    publishes again with the same idempotency key, over HTTP and over the WebSocket; the
+    ...    event is stored and delivered once, and every answer names the same seq.
+    ${last}    Start From An Empty Queue    reader    ${USER_NAME}    ${USER_PASSWORD}
+    ${key}    Evaluate    f"retry-{uuid.uuid4()}"
+    VAR    &{data}    n=retried
+    ${first}    Publish Event Over HTTP    ${USER_NAME}    ${data}    idempotency_key=${key}
+    Should Be Equal    ${first}[deliveries][0][seq]    ${last + 1}
+    Retries With The Key Should Get The First Answer    ${data}    ${key}    ${first}
+    Wait For Event Seqs    ${last + 1}    ${last + 1}    connection=reader
+    Should Not Receive Message    within=300ms    type=event    connection=reader
+    Acknowledge Events    ${last + 1}    connection=reader
+
 
 *** Keywords ***
 Start Service With A Queue Limit
     [Documentation]    Starts the service with the queue limit the tests expect, and the publisher.
     Use Service Under Test    max_queue_length=${QUEUE_LIMIT}
     Open Publisher Session
+
+Retries With The Key Should Get The First Answer
+    [Documentation]    Publishing ``${data}`` to the user again with ``${key}``, over HTTP and over
+    ...    the WebSocket, must be answered with the deliveries of ``${first}``.
+    [Arguments]    ${data}    ${key}    ${first}
+    ${retry}    Publish Event Over HTTP    ${USER_NAME}    ${data}    idempotency_key=${key}
+    Should Be Equal    ${retry}    ${first}
+    ${over_ws}    Publish Event    ${data}    user=${USER_NAME}    connection=publisher
+    ...    idempotency_key=${key}
+    Should Be Equal    ${over_ws}[deliveries]    ${first}[deliveries]
 
 Publishing Should Be Refused As Queue Full
     [Documentation]    One more event for ``${user}`` must be refused with HTTP 507 and ``queue_full``.
