@@ -102,7 +102,10 @@ A Retried Publish With The Same Key Is Delivered Once
 *** Keywords ***
 Start Service With A Queue Limit
     [Documentation]    Starts the service with the queue limit the tests expect, and the publisher.
+    ...    The publisher fills a queue over one connection, back to back: the per-connection
+    ...    message rate limit lets a burst of twice the queue limit through.
     Use Service Under Test    max_queue_length=${QUEUE_LIMIT}
+    ...    max_message_burst=${{ 2 * int($QUEUE_LIMIT) }}
     Open Publisher Session
 
 Retries With The Key Should Get The First Answer
