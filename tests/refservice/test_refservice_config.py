@@ -109,6 +109,13 @@ def test_queue_and_state_settings() -> None:
         load_settings(["--max-queue-length", "0"], {})
 
 
+def test_idempotency_key_ttl_from_flag_and_env() -> None:
+    assert load_settings([], {}).idempotency_key_ttl == 24 * 3600.0
+    assert load_settings(["--idempotency-key-ttl", "15m"], {}).idempotency_key_ttl == 900.0
+    env = {"REFSERVICE_IDEMPOTENCY_KEY_TTL": "2h"}
+    assert load_settings([], env).idempotency_key_ttl == 7200.0
+
+
 def test_paths_and_sizes(tmp_path: Path) -> None:
     settings = load_settings(
         ["--url-file", str(tmp_path / "u.json"), "--max-message-size", "1KiB"], {}
@@ -152,6 +159,8 @@ def test_parse_size() -> None:
         ["--max-message-burst", "0"],
         ["--max-refused-messages", "-1"],
         ["--refused-message-window", "0"],
+        ["--idempotency-key-ttl", "0"],
+        ["--idempotency-key-ttl", "forever"],
     ],
 )
 def test_invalid_values_are_refused(argv: list[str]) -> None:
