@@ -130,6 +130,9 @@ class WebSocketConnection:
         self._read_ended = threading.Event()
         self._end: CloseInfo | None = None
         self._close_sent = threading.Event()
+        # The thread sending the reply to the server's close while a keyword held the send
+        # lock: it, not the read loop, closes the socket once the reply is out.
+        self._close_reply: threading.Thread | None = None
 
     # Opening.
 
@@ -472,7 +475,8 @@ class WebSocketConnection:
     def on_finished(self) -> None:
         """The read loop let go of the socket: close it and record how the connection ended."""
         try:
-            self._ws.shutdown()
+            if self._close_reply is None:
+                self._ws.shutdown()  # else the close reply's thread does, once the reply is out
             self.control.close()
         finally:
             self.inbox.close(
@@ -510,20 +514,28 @@ class WebSocketConnection:
         if not self._sent_off_the_read_loop(lambda: self._ws.pong(payload), "pong"):
             self._ws.pong(payload)
 
-    def _sent_off_the_read_loop(self, send: Callable[[], object], what: str) -> bool:
-        """Run ``send`` from a short-lived thread if a keyword holds this socket's send lock.
+    def _sent_off_the_read_loop(
+        self, send: Callable[[], object], what: str, then: Callable[[], object] | None = None
+    ) -> threading.Thread | None:
+        """Run ``send`` (and then ``then``) from a short-lived thread if a keyword holds this
+        socket's send lock; the thread, or ``None`` when the lock was free and nothing ran.
 
-        Returns whether it did; a failure there shows up on the next read or send.
+        A send failure there shows up on the next read or send.
         """
         if not self._ws.lock.locked():
-            return False
+            return None
 
         def send_later() -> None:
-            with contextlib.suppress(OSError, websocket.WebSocketException):
-                send()
+            try:
+                with contextlib.suppress(OSError, websocket.WebSocketException):
+                    send()
+            finally:
+                if then is not None:
+                    then()
 
-        threading.Thread(target=send_later, name=f"{THREAD_NAME}-{what}", daemon=True).start()
-        return True
+        thread = threading.Thread(target=send_later, name=f"{THREAD_NAME}-{what}", daemon=True)
+        thread.start()
+        return thread
 
     def _deliver(self, data: str | bytes) -> None:
         self.inbox.put(data)
@@ -541,9 +553,11 @@ class WebSocketConnection:
         self._close_sent.set()
         try:
             # Not behind a keyword's long send: the read loop serves every other socket too.
-            if not self._sent_off_the_read_loop(
-                lambda: self._ws.send(reply, ABNF.OPCODE_CLOSE), "close"
-            ):
+            # Set before the thread starts, so on_finished leaves the socket to it.
+            self._close_reply = self._sent_off_the_read_loop(
+                lambda: self._ws.send(reply, ABNF.OPCODE_CLOSE), "close", then=self._ws.shutdown
+            )
+            if self._close_reply is None:
                 self._ws.send(reply, ABNF.OPCODE_CLOSE)
             self.transcript.record(SENT, "close", note="reply" + (f" code {code}" if reply else ""))
         except (OSError, websocket.WebSocketException):
