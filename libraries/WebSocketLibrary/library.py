@@ -15,10 +15,12 @@ from AuthLibrary.masking import mask_credentials, reveals_secrets
 from .connection import WebSocketConnection, close_together
 from .errors import WebSocketLibraryError
 from .group import ConnectionGroup
+from .incomplete import IncompleteHandshake
 from .keywords import (
     ConnectionKeywords,
     FrameKeywords,
     GroupKeywords,
+    HandshakeKeywords,
     HeartbeatKeywords,
     ReceivingKeywords,
     ResourceKeywords,
@@ -150,6 +152,7 @@ class WebSocketLibrary(DynamicCore):
         self.transcript_enabled = transcript
         self.connections = Connections("No open WebSocket connection.")
         self.groups: dict[str, ConnectionGroup] = {}
+        self.incomplete_handshakes: dict[str, IncompleteHandshake] = {}
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
         super().__init__(
             [
@@ -161,6 +164,7 @@ class WebSocketLibrary(DynamicCore):
                 ResourceKeywords(self),
                 SequenceKeywords(self),
                 GroupKeywords(self),
+                HandshakeKeywords(self),
             ]
         )
 
@@ -175,7 +179,13 @@ class WebSocketLibrary(DynamicCore):
             self.log_transcript(*self.connections)
 
     def close_all(self) -> None:
-        """Close every connection and group member, all within one timeout, and forget them."""
+        """Close every connection, group member and incomplete handshake, and forget them.
+
+        Connections and group members close together, within one timeout.
+        """
+        for attempt in self.incomplete_handshakes.values():
+            attempt.close()
+        self.incomplete_handshakes.clear()
         connections = list(self.connections)
         members = [m for group in self.groups.values() for m in group.members.values()]
         everything = connections + members

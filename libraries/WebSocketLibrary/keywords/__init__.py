@@ -3,6 +3,7 @@
 from .connections import ConnectionKeywords
 from .frames import FrameKeywords
 from .groups import GroupKeywords
+from .handshakes import HandshakeKeywords
 from .heartbeat import HeartbeatKeywords
 from .receiving import ReceivingKeywords
 from .resources import ResourceKeywords
@@ -13,6 +14,7 @@ __all__ = [
     "ConnectionKeywords",
     "FrameKeywords",
     "GroupKeywords",
+    "HandshakeKeywords",
     "HeartbeatKeywords",
     "ReceivingKeywords",
     "ResourceKeywords",
