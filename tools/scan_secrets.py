@@ -34,13 +34,16 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from AuthLibrary.masking import JWT_PATTERN
+
 SCANNED_SUFFIXES = {".xml", ".html", ".log", ".txt", ".json"}
 LOG_STRINGS = 'window.output["strings"] = window.output["strings"].concat('
 SPLIT_LOG_STRINGS = re.compile(r"window\.strings\d+ = ")
 # Robot writes "</" as "\x3c/", which JSON does not know; an escaped backslash before it
 # ("\\x3c") is text, so only an odd number of backslashes counts.
 JS_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\x3c")
-JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{16,}")
+# A shorter signature (none, for alg none) verifies with no key: no credential.
+MIN_SIGNATURE_LENGTH = 16
 # Short values (a password like "pw") would match by chance in any text.
 MIN_SECRET_LENGTH = 6
 HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"]
@@ -198,8 +201,10 @@ def scan(roots: Iterable[Path], manifest: Manifest) -> Report:
                 if start != -1:
                     context = redacted(piece.text, start, len(secret))
                     report.hits.append(Hit(piece.file, piece.place, what, context))
-            for match in JWT_SHAPE.finditer(piece.text):
+            for match in JWT_PATTERN.finditer(piece.text):
                 token = match.group()
+                if len(token.rpartition(".")[2]) < MIN_SIGNATURE_LENGTH:
+                    continue
                 if token not in verdicts:
                     verdicts[token] = verifies(token, manifest)
                 if verdicts[token]:
