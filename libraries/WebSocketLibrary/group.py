@@ -8,7 +8,6 @@ an open connection, or a refusal with its HTTP status and body, or an error.
 
 from __future__ import annotations
 
-import math
 import resource
 import statistics
 import time
@@ -25,6 +24,7 @@ from .connection import (
 )
 from .errors import HandshakeError
 from .inbox import CloseInfo, Message
+from .latency import percentile
 
 Predicate = Callable[[Message], bool]
 PredicateFor = Callable[[int], Predicate]
@@ -113,14 +113,6 @@ def ensure_file_descriptors(needed: int) -> str:
     new_soft = wanted if hard == resource.RLIM_INFINITY else max(wanted, min(hard, 65536))
     resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
     return f"raised the soft limit of open files from {soft} to {new_soft} (hard {hard})"
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with ``fraction`` of them at or below."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from .group import ConnectionGroup
 from .incomplete import IncompleteHandshake
 from .keywords import (
     ConnectionKeywords,
+    ExchangeKeywords,
     FrameKeywords,
     GroupKeywords,
     HandshakeKeywords,
@@ -28,7 +30,7 @@ from .keywords import (
     SequenceKeywords,
 )
 from .receiver import DEFAULT_MAX_MESSAGE_SIZE
-from .transcript import render_html
+from .transcript import TranscriptEvent, TranscriptMode, render_html, transcript_mode
 
 __version__ = "0.1.0"
 
@@ -45,16 +47,32 @@ class Connections(ConnectionCache):
             self.current = connection
 
 
+#: Events gathered for one transcript table at most; older ones are counted, not kept.
+PENDING_EVENTS = 10_000
+
+
 class _Listener:
-    """Closes what tests left open when the library goes out of scope."""
+    """Writes the transcript at the end of setups, teardowns and tests; closes what tests
+    left open when the library goes out of scope."""
 
     ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(self, library: WebSocketLibrary) -> None:
         self.library = library
 
+    def end_keyword(self, data: Any, result: Any) -> None:
+        # Called after every keyword of every library: only setups and teardowns matter.
+        if result.type in _SETUP_OR_TEARDOWN:
+            self.library.end_of_scope(result.failed, suite_level=result.parent.type == "SUITE")
+
+    def end_test(self, data: Any, result: Any) -> None:
+        self.library.end_of_scope(result.failed)
+
     def close(self) -> None:
         self.library.close_all()
+
+
+_SETUP_OR_TEARDOWN = frozenset({"SETUP", "TEARDOWN"})
 
 
 class WebSocketLibrary(DynamicCore):
@@ -94,12 +112,27 @@ class WebSocketLibrary(DynamicCore):
 
     = Transcript =
 
-    After every keyword of this library, log.html gets a table of what crossed
-    the wire since the previous one: time, connection, direction, type, size
-    and content (shortened). JWTs, credential headers (``Authorization``,
-    ``Cookie``, ``X-Api-Key``...) and credential query parameters
-    (``access_token=``...) are masked unless the log level is DEBUG or TRACE.
-    Import with ``transcript=False`` to turn the transcript off.
+    log.html shows what crossed the wire: a block of lines, one per event, with
+    the time, the connection, the direction (→ sent, ← received, • event), the
+    frame type, its size in bytes and its content (shortened). JWTs, credential
+    headers (``Authorization``, ``Cookie``, ``X-Api-Key``...) and credential
+    query parameters (``access_token=``...) are masked unless the log level is
+    DEBUG or TRACE.
+
+    The ``transcript`` import argument (or `Set Transcript Logging`) chooses
+    when it is written:
+
+    | =Mode=    | =The transcript is written=                                        |
+    | ``test``  | (the default) once at the end of each test, setup and teardown,    |
+    |           | and at once in a keyword of this library that fails                |
+    | ``keyword`` | after every keyword of this library that had traffic: the most   |
+    |           | detailed, and the most costly in a loop                            |
+    | ``failure`` | only where a keyword of this library fails or a test fails       |
+    | ``off``   | never                                                              |
+
+    Each connection keeps its last 2,000 events until they are written; a
+    block says how many older ones it left out. ``True`` means ``test`` and
+    ``False`` means ``off``.
 
     = Timeouts =
 
@@ -130,11 +163,12 @@ class WebSocketLibrary(DynamicCore):
     def __init__(
         self,
         timeout: timedelta = timedelta(seconds=10),
-        transcript: bool = True,
+        transcript: TranscriptMode | bool = TranscriptMode.TEST,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: str | None = None,
     ) -> None:
-        """``timeout`` is the default for connections; ``transcript`` logs the wire traffic.
+        """``timeout`` is the default for connections; ``transcript`` says when the wire
+        traffic is logged (see `Transcript`).
 
         ``max_message_size`` is the largest message in bytes that a connection
         accepts from the server (16 MiB; ``None`` for no limit): see `Connect`.
@@ -142,14 +176,16 @@ class WebSocketLibrary(DynamicCore):
         ``ca_file`` is the default CA certificate (PEM) that ``wss://`` servers are
         verified with, instead of the system's trust store: see `Set Default CA File`.
 
-        | Library | WebSocketLibrary | timeout=3s | transcript=False |
+        | Library | WebSocketLibrary | timeout=3s | transcript=keyword |
         | Library | WebSocketLibrary | max_message_size=${1048576} |
         | Library | WebSocketLibrary | ca_file=${CURDIR}/ca.pem |
         """
         self.timeout = timeout.total_seconds()
         self.ca_file = ca_file or None
         self.max_message_size = max_message_size
-        self.transcript_enabled = transcript
+        self.transcript_mode = transcript_mode(transcript)
+        self._pending: deque[TranscriptEvent] = deque(maxlen=PENDING_EVENTS)
+        self._pending_dropped = 0
         self.connections = Connections("No open WebSocket connection.")
         self.groups: dict[str, ConnectionGroup] = {}
         self.incomplete_handshakes: dict[str, IncompleteHandshake] = {}
@@ -159,6 +195,7 @@ class WebSocketLibrary(DynamicCore):
                 ConnectionKeywords(self),
                 SendingKeywords(self),
                 ReceivingKeywords(self),
+                ExchangeKeywords(self),
                 HeartbeatKeywords(self),
                 FrameKeywords(self),
                 ResourceKeywords(self),
@@ -170,13 +207,39 @@ class WebSocketLibrary(DynamicCore):
 
     def run_keyword(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None):
         try:
-            return super().run_keyword(name, args, kwargs)
+            result = super().run_keyword(name, args, kwargs)
         except WebSocketLibraryError as error:
             # One place masks every failure: URLs, headers and bodies can carry secrets.
             error.args = (self.mask(str(error)),)
+            self._transcript_after_keyword(failed=True)
             raise
-        finally:
-            self.log_transcript(*self.connections)
+        except BaseException:
+            self._transcript_after_keyword(failed=True)
+            raise
+        self._transcript_after_keyword(failed=False)
+        return result
+
+    def _transcript_after_keyword(self, failed: bool) -> None:
+        mode = self.transcript_mode
+        # In the modes that wait for the end of a test, a passing keyword costs nothing here.
+        if mode is TranscriptMode.KEYWORD or (failed and mode is not TranscriptMode.OFF):
+            self.collect_transcript(*self.connections)
+            self.write_transcript()
+
+    def end_of_scope(self, failed: bool, suite_level: bool = True) -> None:
+        """A test, a setup or a teardown ended: write or drop what it left in the transcript.
+
+        In ``failure`` mode a test's setup and teardown leave their events for the
+        end of the test, which knows whether it failed.
+        """
+        mode = self.transcript_mode
+        if mode is TranscriptMode.FAILURE and not suite_level:
+            return
+        self.collect_transcript(*self.connections)
+        if mode is TranscriptMode.FAILURE and not failed:
+            self.discard_transcript()
+        else:
+            self.write_transcript()
 
     def close_all(self) -> None:
         """Close every connection, group member and incomplete handshake, and forget them.
@@ -192,21 +255,48 @@ class WebSocketLibrary(DynamicCore):
         close_together(everything, max((c.options.timeout for c in everything), default=0))
         self.log_transcript(*connections)
         for member in members:
-            member.transcript.drain()
+            member.transcript.discard()
         self.connections.empty_cache()
         for group in self.groups.values():
             group.members.clear()
         self.groups.clear()
 
+    def set_transcript_mode(self, mode: TranscriptMode) -> TranscriptMode:
+        """Change when the transcript is written; events so far follow the old mode."""
+        previous = self.transcript_mode
+        if previous is not TranscriptMode.FAILURE:
+            self.collect_transcript(*self.connections)
+            self.write_transcript()
+        self.transcript_mode = mode
+        return previous
+
     def log_transcript(self, *connections: WebSocketConnection) -> None:
-        """Log the wire events recorded since the last call, as one HTML table."""
-        events, dropped = [], 0
+        """Take the events of ``connections`` for the transcript, and write it in ``keyword``
+        mode (the other modes write it later, when their moment comes)."""
+        self.collect_transcript(*connections)
+        if self.transcript_mode is TranscriptMode.KEYWORD:
+            self.write_transcript()
+
+    def collect_transcript(self, *connections: WebSocketConnection) -> None:
+        """Move the events recorded on ``connections`` to the next transcript block."""
         for connection in connections:
-            drained, lost = connection.transcript.drain()
-            events += drained
-            dropped += lost
-        if events and self.transcript_enabled:
-            logger.info(render_html(events, self._masker(), dropped), html=True)
+            if len(connection.transcript):
+                drained, lost = connection.transcript.drain()
+                self._pending_dropped += lost + max(
+                    len(self._pending) + len(drained) - PENDING_EVENTS, 0
+                )
+                self._pending.extend(drained)
+
+    def write_transcript(self, force: bool = False) -> None:
+        """Log the collected events as one block (in ``off`` mode: drop them)."""
+        if self._pending and (force or self.transcript_mode is not TranscriptMode.OFF):
+            rendered = render_html(self._pending, self._masker(), self._pending_dropped)
+            logger.info(rendered, html=True)
+        self.discard_transcript()
+
+    def discard_transcript(self) -> None:
+        self._pending.clear()
+        self._pending_dropped = 0
 
     def mask(self, text: str) -> str:
         return self._masker()(text)

@@ -7,6 +7,7 @@ by path: ``/echo`` echoes, ``/close/<code>`` closes at once with that code,
 a pong came, ``/fragments`` sends one message in three frames, ``/bad-utf8``
 sends a text frame that is not UTF-8, ``/refuse/<status>`` refuses the
 handshake, ``/redirect`` answers 302, ``/silent`` reads and never answers,
+``/lossy-echo`` echoes all but every third message,
 ``/slow-echo`` echoes each message after ``SLOW_SECONDS`` and ``/slow-handshake`` takes
 ``SLOW_SECONDS`` to accept the handshake, for the failing side of the latency budgets.
 
@@ -55,6 +56,10 @@ def _handler(ws: ServerConnection) -> None:
     elif path == "/silent":
         for _ in ws:
             pass
+    elif path == "/lossy-echo":
+        for number, message in enumerate(ws, start=1):
+            if number % 3:
+                ws.send(message)
     elif path == "/slow-echo":
         for message in ws:
             time.sleep(SLOW_SECONDS)

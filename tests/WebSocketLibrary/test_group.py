@@ -1,4 +1,4 @@
-"""The pieces of connection groups that need no server: templates, percentiles, fd limits."""
+"""The pieces of connection groups that need no server: templates, fd limits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from WebSocketLibrary.group import (
     fill,
     has_placeholder,
     per_member,
-    percentile,
 )
 
 
@@ -46,17 +45,6 @@ def test_per_member_takes_a_list_as_it_is_or_fills_a_template():
     assert per_member("ws://h/{i}", 3, "URL") == ["ws://h/1", "ws://h/2", "ws://h/3"]
     with pytest.raises(ValueError, match=r"^Expected one URL per connection \(3\), got 2\.$"):
         per_member(["a", "b"], 3, "URL")
-
-
-@pytest.mark.parametrize(
-    ("fraction", "expected"), [(0.5, 5), (0.95, 10), (0.9, 9), (0.1, 1), (0.0, 1), (1.0, 10)]
-)
-def test_percentile_is_nearest_rank(fraction, expected):
-    assert percentile([10, 9, 8, 7, 6, 5, 4, 3, 2, 1], fraction) == expected
-
-
-def test_percentile_of_nothing_is_none():
-    assert percentile([], 0.5) is None
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Keyword components, one per area, assembled by ``WebSocketLibrary``."""
 
 from .connections import ConnectionKeywords
+from .exchange import ExchangeKeywords, Pacing
 from .frames import FrameKeywords
 from .groups import GroupKeywords
 from .handshakes import HandshakeKeywords
@@ -12,10 +13,12 @@ from .sequences import SequenceKeywords
 
 __all__ = [
     "ConnectionKeywords",
+    "ExchangeKeywords",
     "FrameKeywords",
     "GroupKeywords",
     "HandshakeKeywords",
     "HeartbeatKeywords",
+    "Pacing",
     "ReceivingKeywords",
     "ResourceKeywords",
     "SendingKeywords",

@@ -17,6 +17,7 @@ from ..connection import (
 )
 from ..errors import HandshakeError, WebSocketLibraryError
 from ..inbox import CloseInfo
+from ..transcript import TranscriptMode, transcript_mode
 from .base import LibraryComponent, timestr
 
 
@@ -325,11 +326,15 @@ class ConnectionKeywords(LibraryComponent):
         self.library.close_all()
 
     @keyword(tags=("configuration",))
-    def set_transcript_logging(self, enabled: bool) -> bool:
-        """Turns the wire transcript in log.html on or off; returns the previous setting.
+    def set_transcript_logging(self, mode: TranscriptMode | bool) -> TranscriptMode:
+        """Chooses when the wire transcript is written to log.html; returns the previous mode.
+
+        ``mode`` is ``test``, ``keyword``, ``failure`` or ``off`` (see `Transcript`);
+        ``on`` means ``test``. What was recorded before the change is written
+        as the old mode would have written it.
 
         Turn it off around loops that open hundreds of connections, where the
-        tables would bloat the log without telling anything new.
+        lines would bloat the log without telling anything new.
 
         | ${previous} = | `Set Transcript Logging` | off |
         | FOR | ${i} | IN RANGE | 200 |
@@ -337,10 +342,9 @@ class ConnectionKeywords(LibraryComponent):
         | | `Close Connection` |
         | END |
         | `Set Transcript Logging` | ${previous} |
+        | `Set Transcript Logging` | keyword | # a block after every keyword |
         """
-        previous = self.library.transcript_enabled
-        self.library.transcript_enabled = enabled
-        return previous
+        return self.library.set_transcript_mode(transcript_mode(mode))
 
     @keyword(tags=("configuration",))
     def set_default_timeout(self, timeout: timedelta) -> str:

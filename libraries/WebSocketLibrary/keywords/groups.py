@@ -331,7 +331,7 @@ class GroupKeywords(LibraryComponent):
 
     def _discard_transcripts(self, target: ConnectionGroup) -> None:
         for connection in target.members.values():
-            connection.transcript.drain()
+            connection.transcript.discard()
 
     def _log_member_transcripts(self, target: ConnectionGroup, indexes: list[int]) -> None:
         shown = [target.members[i] for i in indexes[:3]]

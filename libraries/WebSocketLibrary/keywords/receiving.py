@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
@@ -21,9 +22,9 @@ class ReceivingKeywords(LibraryComponent):
     def receive_message(
         self, timeout: timedelta | None = None, connection: str | None = None
     ) -> str | bytes:
-        """Takes the next message from the inbox, waiting up to ``timeout``; returns it.
+        """Takes the next message from the inbox; returns it.
 
-        Returns text messages as strings and binary ones as bytes. Messages are
+        Waits up to ``timeout`` when the inbox is empty. Returns text messages as strings and binary ones as bytes. Messages are
         taken in arrival order; one that arrived before this keyword was called
         is returned at once. Fails, showing the connection's state, when nothing
         arrives in time or the connection closes first.
@@ -92,8 +93,9 @@ class ReceivingKeywords(LibraryComponent):
         connection: str | None = None,
         **fields: Any,
     ) -> Any:
-        """Waits for the first message matching the criteria; takes it from the inbox, returns it.
+        """Waits for a message matching the criteria; returns it.
 
+        The first matching message is taken from the inbox.
         Criteria, all of which must hold:
         - ``field=value``: in a JSON message, the field has that value. Fields
           are dotted paths (``payload.items.0.name``) or JSONPath expressions
@@ -209,16 +211,18 @@ class ReceivingKeywords(LibraryComponent):
         regex: str | None = None,
         connection: str | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> tuple[Any, float]:
         """Waits for a message like `Wait For Message` and checks it came within ``budget``.
 
         The time runs from the last message this connection sent to the
         arrival of the matching message (as recorded by the background reader,
         so a late call to this keyword does not count). Only messages that
-        arrived after that send count as replies. Returns the message.
+        arrived after that send count as replies. Returns the message and the
+        time in seconds; logs the time. To measure many replies, use
+        `Measure Reply Times`.
 
         | `Send Json Message` | {"type": "echo", "id": 9} |
-        | `Reply Time Should Be Below` | 50ms | type=echo | id=9 |
+        | ${reply} | ${seconds} = | `Reply Time Should Be Below` | 50ms | type=echo | id=9 |
         """
         target = self.connection(connection)
         sent_at = target.last_sent_monotonic
@@ -229,12 +233,13 @@ class ReceivingKeywords(LibraryComponent):
         criteria = self.criteria(fields, regex, arrived_after=sent_at)
         message = self._take(criteria, timeout, connection)
         took = message.monotonic - sent_at
+        logger.info(f"Reply on {target.describe()} in {took * 1000:.2f} ms.")
         if took > budget.total_seconds():
             raise WebSocketLibraryError(
                 f"Reply on {target.describe()} took {took * 1000:.1f} ms, over the budget of "
                 f"{budget.total_seconds() * 1000:.0f} ms."
             )
-        return message.structured
+        return message.structured, took
 
     @keyword(tags=("connection", "close", "wait"))
     def wait_for_close(

@@ -14,9 +14,10 @@ from .base import LibraryComponent
 class SendingKeywords(LibraryComponent):
     @keyword(tags=("messages", "send"))
     def send_text_message(self, text: str, connection: str | None = None) -> None:
-        """Sends ``text`` as one text frame on a connection (the current one by default).
+        """Sends ``text`` in one text frame.
 
-        The text is sent as is; use `Send Json Message` for JSON values.
+        On the current connection unless ``connection`` names another. The text
+        is sent as is; use `Send Json Message` for JSON values.
 
         | `Send Text Message` | hello |
         | `Send Text Message` | {not json | connection=alice |
@@ -36,8 +37,9 @@ class SendingKeywords(LibraryComponent):
 
     @keyword(tags=("messages", "send", "json"))
     def send_json_message(self, message: Any, connection: str | None = None) -> str:
-        """Sends ``message`` as compact JSON in a text frame; returns the text sent.
+        """Sends ``message`` as JSON; returns the text sent.
 
+        The JSON is compact and goes in one text frame.
         ``message`` is a dictionary or list (e.g. from ``Create Dictionary`` or
         ``${{ {...} }}``), or a string holding JSON, which is checked first so a
         typo fails here rather than as a puzzling server error. To send broken
