@@ -53,13 +53,32 @@ Binary Frames Are Echoed As Binary
 A Burst Of Messages Is Answered Completely
     [Documentation]    Protects against lost replies under a quick burst of 50 requests: every
     ...    request id is answered exactly once, with its payload.
-    FOR    ${i}    IN RANGE    50
-        Send Json Message    {"type": "echo", "id": ${i}, "payload": "burst ${i}"}
-    END
-    @{replies}    Wait For Sequence    0    49    field=id    type=echo    duplicates=fail
-    FOR    ${i}    ${reply}    IN ENUMERATE    @{replies}
+    Send Messages    template={"type": "echo", "id": {i}, "payload": "burst {i}"}    count=50
+    @{replies}    Wait For Sequence    1    50    field=id    type=echo    duplicates=fail
+    FOR    ${i}    ${reply}    IN ENUMERATE    @{replies}    start=1
         Should Be Equal    ${reply}[payload]    burst ${i}    msg=Reply ${i} carries another payload.
     END
+
+A Reply Is Matched To Its Request By Id
+    [Documentation]    Protects correlation in one step: the reply to a request with a fresh id
+    ...    carries that id and the payload back, and an older echo is not taken for it.
+    Send Json Message    {"type": "echo", "id": 1, "payload": "older"}
+    ${reply}    Send And Wait For Reply    {"type": "echo", "payload": "newer"}    correlate=id
+    ...    type=echo
+    Should Be Equal    ${reply}[payload]    newer
+    ${older}    Wait For Message    type=echo    id=1
+    Should Be Equal    ${older}[payload]    older
+
+Reply Times Of Many Echoes Stay Within The Budget
+    [Documentation]    Protects latency under load: 150 echoes one after another, then 150 sent
+    ...    at once, answered within the round-trip budget at the 95th percentile and none lost.
+    ...    (300 messages stay under the service's burst allowance of 400.)
+    ${sequential}    Measure Reply Times    150    {"type": "echo", "id": {i}, "payload": "s{i}"}
+    ...    budget=p95 < ${ROUND_TRIP_BUDGET}    type=echo    id={i}    payload=s{i}
+    ${pipelined}    Measure Reply Times    150    {"type": "echo", "id": {i}, "payload": "p{i}"}
+    ...    budget=p95 < ${ROUND_TRIP_BUDGET}    pacing=pipelined    type=echo    id={i}
+    Should Be Equal As Integers    ${sequential.count}    150
+    Should Be Equal As Integers    ${pipelined.count}    150
 
 Message Near The Size Limit Is Accepted
     [Documentation]    Protects the configured maximum: a message just under it round-trips.

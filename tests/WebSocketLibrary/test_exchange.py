@@ -106,7 +106,7 @@ def test_send_and_wait_for_reply_correlates_by_a_field_it_fills_in(library, peer
     library.call("Connect", f"{peer}/echo")
     first = library.call("Send And Wait For Reply", '{"type": "echo"}', correlate="id")
     second = library.call("Send And Wait For Reply", {"type": "echo"}, correlate="id")
-    assert isinstance(first["id"], int) and first["id"] != second["id"]
+    assert first["id"].startswith("wsqa-") and first["id"] != second["id"]
     text = library.call("Send And Wait For Reply", "plain", regex="^plain$")
     assert text == "plain"
     message = failure(library, "Send And Wait For Reply", "[1]", correlate="id")

@@ -62,7 +62,8 @@ class ExchangeKeywords(LibraryComponent):
 
         ``correlate`` names a top-level field of a JSON object message that the
         reply echoes back, such as ``id``: when the message lacks it, the keyword
-        fills in a fresh number; either way the reply must carry the same value.
+        fills in a fresh id (``wsqa-1``, ``wsqa-2``...); either way the reply
+        must carry the same value.
 
         Fails when no reply arrives within ``timeout`` or the connection closes
         first, naming the connection, what was sent, the criteria and what arrived.

@@ -24,9 +24,10 @@ class ReceivingKeywords(LibraryComponent):
     ) -> str | bytes:
         """Takes the next message from the inbox; returns it.
 
-        Waits up to ``timeout`` when the inbox is empty. Returns text messages as strings and binary ones as bytes. Messages are
-        taken in arrival order; one that arrived before this keyword was called
-        is returned at once. Fails, showing the connection's state, when nothing
+        Waits up to ``timeout`` when the inbox is empty. Returns text messages
+        as strings and binary ones as bytes. Messages are taken in arrival
+        order; one that arrived before this keyword was called is returned at
+        once. Fails, showing the connection's state, when nothing
         arrives in time or the connection closes first.
 
         | ${text} = | `Receive Message` | timeout=2s |
