@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import ssl
 import struct
@@ -32,7 +33,7 @@ from .control import ControlFrameLog
 from .errors import ConnectionClosedError, HandshakeError
 from .frames import Opcode, build_frame
 from .inbox import CloseInfo, Inbox
-from .readloop import READ_LOOP, THREAD_NAME
+from .readloop import LEASE, READ_LOOP, THREAD_NAME
 from .receiver import DEFAULT_MAX_MESSAGE_SIZE, Close, Message, Ping, Pong, Receiver
 from .transcript import EVENT, RECEIVED, SENT, Transcript
 
@@ -127,6 +128,11 @@ class WebSocketConnection:
             skip_utf8_validation=True,
         )
         self._receiver = Receiver(options.max_message_size)
+        # Held by whoever reads the socket: the read loop, or a keyword that borrowed it.
+        self._read_lock = threading.Lock()
+        self._lent = False
+        """The socket is out of the read loop: this connection's keywords read it."""
+        self.inbox.pump = self._read_while_waiting
         self._reading = False
         """Set once the socket is in the read loop (after a successful handshake)."""
         self._read_ended = threading.Event()
@@ -394,7 +400,31 @@ class WebSocketConnection:
         self.last_sent_monotonic = started
         # Stamped with the time sending began, so a quick reply is listed after it.
         self.transcript.record(SENT, kind, shown, at=started_wall)
+        self._borrow_for_reply()
         return started
+
+    def _borrow_for_reply(self) -> None:
+        """Take the socket from the read loop for a moment after a send: the reply then waits
+        in it for the keyword that waits for it, which reads it in its own thread."""
+        if self._lent or not self._read_lock.acquire(blocking=False):
+            return
+        try:
+            sock = self._ws.sock
+            if not self._lent and sock is not None and not self._read_ended.is_set():
+                self._lent = READ_LOOP.lend(sock, self, lease=LEASE)
+        finally:
+            self._read_lock.release()
+
+    def reclaim(self) -> bool:
+        """The read loop's lease ran out (see readloop): give the socket back unless a
+        keyword is reading it now."""
+        if not self._read_lock.acquire(blocking=False):
+            return False  # That keyword gives it back when its wait ends.
+        try:
+            was_lent, self._lent = self._lent, False
+            return was_lent
+        finally:
+            self._read_lock.release()
 
     def _ensure_open(self, action: str) -> None:
         closed = self.inbox.closed
@@ -491,6 +521,65 @@ class WebSocketConnection:
 
     def on_readable(self) -> bool:
         """Read what the socket has and act on it; false once the connection is over."""
+        if not self._read_lock.acquire(blocking=False):
+            return True  # A keyword has borrowed the socket and reads it (see readloop).
+        try:
+            if self._read_ended.is_set():
+                return False
+            if not self._has_bytes(0):
+                return True  # A borrower read them before the loop got here.
+            return self._read_available()
+        finally:
+            self._read_lock.release()
+
+    def _read_while_waiting(self, deadline: float, received: int) -> bool:
+        """Borrow the socket from the read loop and read it in this thread until bytes come
+        or ``deadline`` passes; ``False`` when it cannot be borrowed (wait for the loop).
+
+        Called by the inbox while a keyword waits for a message, with the count of messages
+        the keyword has seen: if the loop put another in meanwhile, returns at once.
+        """
+        sock = self._ws.sock
+        if not self._reading or self._read_ended.is_set() or sock is None:
+            return False
+        if not self._read_lock.acquire(timeout=0.01):
+            return False  # The loop is reading it now; the message comes by the inbox.
+        try:
+            if self.inbox.received_count != received:
+                return True  # The loop read it first: look at the inbox again.
+            if self._read_ended.is_set():
+                return False
+            if not self._lent:
+                self._lent = READ_LOOP.lend(sock, self)
+                if not self._lent:
+                    return False
+            keep = True
+            try:
+                if self._has_bytes(max(deadline - time.monotonic(), 0)):
+                    keep = self._read_available()
+            finally:
+                self._lent = False
+                if keep:
+                    READ_LOOP.give_back(sock, self)
+            if not keep:
+                READ_LOOP.finish_lent(self)
+            return True
+        finally:
+            self._read_lock.release()
+
+    def _has_bytes(self, timeout: float) -> bool:
+        """Whether bytes wait on the socket (or inside TLS), waiting up to ``timeout``."""
+        sock = self._ws.sock
+        if sock is None:
+            return True  # Let the read find out what happened.
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        try:
+            return wait_readable(sock, timeout)
+        except (OSError, ValueError):
+            return True  # Closed under us: the read finds out how.
+
+    def _read_available(self) -> bool:
         sock = self._ws.sock
         try:
             while True:
@@ -617,6 +706,19 @@ class WebSocketConnection:
             except (OSError, websocket.WebSocketException):
                 pass
         return CloseInfo(code, f"client failed the connection: {reason}", "client", time.time())
+
+
+def wait_readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has bytes (or EOF) to read, waiting up to ``timeout`` seconds.
+
+    poll(), where there is one, since select() refuses descriptors above 1023.
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    readable, _, _ = select.select([sock], [], [], timeout)
+    return bool(readable)
 
 
 def close_together(connections: Sequence[WebSocketConnection], timeout: float) -> None:

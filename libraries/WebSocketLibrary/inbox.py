@@ -139,6 +139,11 @@ class Inbox:
         self._closed: CloseInfo | None = None
         self._received = 0
         self._removals = 0  # Bumped whenever messages leave, so waiters know to rescan.
+        self.pump: Callable[[float, int], bool] | None = None
+        """Reads the connection in the waiting thread until bytes come or the deadline (a
+        ``time.monotonic()`` value) passes, unless the count of received messages is no
+        longer the one given; ``False`` when it cannot, and the wait is for another thread
+        to put messages in."""
 
     # Producer side (the read loop).
 
@@ -233,7 +238,19 @@ class Inbox:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed is not None:
                 return gathered
-            self._condition.wait(remaining)
+            if not self._pumped(deadline):
+                self._condition.wait(remaining)
+
+    def _pumped(self, deadline: float) -> bool:
+        if self.pump is None:
+            return False
+        received = self._received  # What the caller has looked at.
+        # Released while reading: what the pump reads comes in through put().
+        self._condition.release()
+        try:
+            return self.pump(deadline, received)
+        finally:
+            self._condition.acquire()
 
     def wait_for_close(self, timeout: float) -> CloseInfo | None:
         with self._condition:

@@ -174,3 +174,51 @@ def test_reopen_refused_fails_at_once_and_names_the_attempt(peer):
     attempt = raised.value.attempt
     assert attempt is not None and attempt is not old and not attempt.is_open
     assert [e.kind for e in attempt.transcript.drain()[0]] == ["handshake", "refusal"]
+
+
+def reading_threads(connection: WebSocketConnection) -> list[str]:
+    """Record the name of the thread that reads each chunk of the connection's bytes."""
+    names: list[str] = []
+    act_on = connection._act_on
+
+    def recording(data: bytes):
+        names.append(threading.current_thread().name)
+        return act_on(data)
+
+    connection._act_on = recording  # type: ignore[method-assign]
+    return names
+
+
+def test_the_waiting_thread_reads_the_reply_itself(peer):
+    connection = opened(f"{peer}/echo")
+    names = reading_threads(connection)
+    for n in range(20):
+        connection.send_text(f"request {n}")
+        assert connection.inbox.take(ANY, 2).data == f"request {n}"
+    # The reply waits in the socket, lent to the sender, for the wait that follows the send:
+    # no hand-over from the read loop's thread.
+    assert names.count(threading.current_thread().name) >= 15, names
+    connection.close()
+
+
+def test_a_reply_nobody_waits_for_is_read_by_the_loop_within_the_lease(peer):
+    connection = opened(f"{peer}/echo")
+    names = reading_threads(connection)
+    started = connection.send_text("unawaited")
+    deadline = time.monotonic() + 2
+    while len(connection.inbox) == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)  # Polling the inbox without taking from it (taking would read).
+    [message] = connection.inbox.snapshot()
+    assert names and names[-1].startswith(READER_THREAD_PREFIX), names
+    # The loop takes the socket back when the lease ends; on a loaded machine a little later.
+    assert message.monotonic - started < 0.5
+    connection.close()
+
+
+def test_pings_after_a_send_are_answered_with_no_keyword_waiting(pinging_peer):
+    connection = opened(f"{pinging_peer}/echo")
+    connection.send_text("then nothing")
+    time.sleep(0.6)  # Several pings come and must be answered within 0.2 s each.
+    assert connection.is_open, connection.closed
+    assert connection.control.ping_count >= 3
+    connection.close()

@@ -96,3 +96,93 @@ def test_the_loop_starts_again_after_it_ended():
         assert reader.finished.wait(2)
         loop.join_if_idle(2)
         assert loop_threads("test-loop-again") == []
+
+
+class Borrowable(Recorder):
+    """A reader whose socket can be lent; says yes or no when a lease ends."""
+
+    def __init__(self, sock: socket.socket, give_up: bool = True) -> None:
+        super().__init__(sock)
+        self.give_up = give_up
+        self.reclaimed = threading.Event()
+
+    def reclaim(self) -> bool:
+        self.reclaimed.set()
+        return self.give_up
+
+
+def test_a_lent_socket_is_not_read_by_the_loop_until_it_is_given_back():
+    loop = ReadLoop("test-loop-lend")
+    ours, theirs = socket.socketpair()
+    reader = Borrowable(ours)
+    loop.add(ours, reader)
+    theirs.sendall(b"first")
+    assert reader.got_data.wait(2)
+    reader.got_data.clear()
+    assert loop.lend(ours, reader)
+    theirs.sendall(b"kept for the borrower")
+    assert not reader.got_data.wait(0.2), "the loop left the lent socket alone"
+    assert ours.recv(100) == b"kept for the borrower"
+    loop.give_back(ours, reader)
+    theirs.sendall(b"after")
+    assert reader.got_data.wait(2) and bytes(reader.data).endswith(b"after")
+    theirs.close()
+    assert reader.finished.wait(2)
+    loop.join_if_idle(2)
+    assert loop_threads("test-loop-lend") == []
+
+
+def test_a_lease_ends_with_the_loop_reading_again_if_the_reader_agrees():
+    loop = ReadLoop("test-loop-lease")
+    ours, theirs = socket.socketpair()
+    reader = Borrowable(ours)
+    loop.add(ours, reader)
+    theirs.sendall(b"hello")
+    assert reader.got_data.wait(2)
+    reader.got_data.clear()
+    assert loop.lend(ours, reader, lease=0.05)
+    theirs.sendall(b"during the lease")
+    assert reader.reclaimed.wait(2)
+    assert reader.got_data.wait(2) and bytes(reader.data).endswith(b"during the lease")
+    theirs.close()
+    assert reader.finished.wait(2)
+    loop.join_if_idle(2)
+    assert loop_threads("test-loop-lease") == []
+
+
+def test_a_reader_that_keeps_its_socket_past_the_lease_gives_it_back_itself():
+    loop = ReadLoop("test-loop-keep")
+    ours, theirs = socket.socketpair()
+    reader = Borrowable(ours, give_up=False)
+    loop.add(ours, reader)
+    theirs.sendall(b"x")
+    assert reader.got_data.wait(2)
+    reader.got_data.clear()
+    assert loop.lend(ours, reader, lease=0.01)
+    assert reader.reclaimed.wait(2)
+    theirs.sendall(b"still mine")
+    assert not reader.got_data.wait(0.2), "refused: the socket stays lent"
+    assert ours.recv(100) == b"still mine"
+    loop.give_back(ours, reader)
+    theirs.close()
+    assert reader.finished.wait(2)
+    loop.join_if_idle(2)
+
+
+def test_a_borrower_that_finds_the_end_finishes_the_reader_once():
+    loop = ReadLoop("test-loop-finish")
+    ours, theirs = socket.socketpair()
+    reader = Borrowable(ours)
+    calls = []
+    reader.on_finished = lambda: (calls.append(1), Recorder.on_finished(reader))  # type: ignore[method-assign]
+    loop.add(ours, reader)
+    theirs.sendall(b"x")
+    assert reader.got_data.wait(2)
+    assert loop.lend(ours, reader)
+    theirs.close()
+    assert ours.recv(100) == b""
+    loop.finish_lent(reader)
+    loop.finish_lent(reader)
+    assert calls == [1]
+    loop.join_if_idle(2)
+    assert loop_threads("test-loop-finish") == []

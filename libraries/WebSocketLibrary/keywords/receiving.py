@@ -216,8 +216,9 @@ class ReceivingKeywords(LibraryComponent):
         """Waits for a message like `Wait For Message` and checks it came within ``budget``.
 
         The time runs from the last message this connection sent to the
-        arrival of the matching message (as recorded by the background reader,
-        so a late call to this keyword does not count). Only messages that
+        arrival of the matching message (as recorded when it was read, so a
+        late call to this keyword does not count; a reply that comes while no
+        keyword waits is read within 5 ms). Only messages that
         arrived after that send count as replies. Returns the message and the
         time in seconds; logs the time. To measure many replies, use
         `Measure Reply Times`.
