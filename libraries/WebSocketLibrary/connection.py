@@ -562,7 +562,7 @@ class WebSocketConnection:
                 if keep:
                     READ_LOOP.give_back(sock, self)
             if not keep:
-                READ_LOOP.finish_lent(self)
+                READ_LOOP.finish_lent(sock, self)
             return True
         finally:
             self._read_lock.release()

@@ -74,6 +74,11 @@ class ReadLoop:
         self._added: list[tuple[socket.socket, Reader]] = []
         self._active: set[Reader] = set()
         self._selector: selectors.BaseSelector | None = None
+        # A selector keeps a map beside the kernel's set: a change is two steps, and two
+        # threads changing it at once could leave a socket in one and not the other.
+        self._changing = threading.Lock()
+        self._on_loan: set[socket.socket] = set()
+        """Lent sockets: the loop must not register them until they come back."""
         self._leases: dict[Reader, tuple[socket.socket, float]] = {}
         self._last_lease = -_LEASE_LINGER
         self._selecting_forever = False
@@ -118,8 +123,10 @@ class ReadLoop:
                 self._last_lease = now
                 if self._selecting_forever:
                     self._wake()  # It must wake for the lease's end.
-        with contextlib.suppress(KeyError, ValueError, OSError):  # not registered yet
-            selector.unregister(sock)
+        with self._changing:
+            self._on_loan.add(sock)
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                selector.unregister(sock)  # (not registered yet, if it fails)
         return True
 
     def give_back(self, sock: socket.socket, reader: Reader) -> None:
@@ -127,12 +134,16 @@ class ReadLoop:
         with self._lock:
             selector = self._selector
             self._leases.pop(reader, None)
-        if selector is not None:
-            with contextlib.suppress(KeyError, ValueError, OSError):  # closed meanwhile
-                selector.register(sock, selectors.EVENT_READ, reader)
+        with self._changing:
+            self._on_loan.discard(sock)
+            if selector is not None:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    selector.register(sock, selectors.EVENT_READ, reader)  # (closed meanwhile)
 
-    def finish_lent(self, reader: Reader) -> None:
+    def finish_lent(self, sock: socket.socket, reader: Reader) -> None:
         """The borrower found the connection over: release it as the loop would have."""
+        with self._changing:
+            self._on_loan.discard(sock)
         self._finish(reader)
         with self._lock:
             self._leases.pop(reader, None)
@@ -195,16 +206,20 @@ class ReadLoop:
                 del self._leases[reader]
         for reader, sock in ended:
             if reader.reclaim():
-                with contextlib.suppress(KeyError, ValueError, OSError):  # closed meanwhile
-                    selector.register(sock, selectors.EVENT_READ, reader)
+                self.give_back(sock, reader)
 
     def _register_added(self, selector: selectors.BaseSelector) -> None:
         with self._lock:
             added, self._added = self._added, []
         for sock, reader in added:
             try:
-                selector.register(sock, selectors.EVENT_READ, reader)
-            except (ValueError, KeyError, OSError):  # closed before the loop got to it
+                with self._changing:
+                    if sock in self._on_loan:
+                        continue  # Registered when the borrower gives it back.
+                    selector.register(sock, selectors.EVENT_READ, reader)
+            except KeyError:  # A borrower gave it back before the loop got to it.
+                pass
+            except (ValueError, OSError):  # closed before the loop got to it
                 self._finish(reader)
                 continue
             # Bytes may wait where the selector cannot see them (inside TLS).
@@ -229,8 +244,8 @@ class ReadLoop:
         except Exception:  # a reader must never take the loop down with it
             keep = False
         if not keep:
-            with contextlib.suppress(KeyError, ValueError):  # lent, or gone already
-                selector.unregister(sock)
+            with self._changing, contextlib.suppress(KeyError, ValueError):
+                selector.unregister(sock)  # (lent, or gone already, if it fails)
             self._finish(reader)
 
     def _finish(self, reader: Reader) -> None:

@@ -222,3 +222,17 @@ def test_pings_after_a_send_are_answered_with_no_keyword_waiting(pinging_peer):
     assert connection.is_open, connection.closed
     assert connection.control.ping_count >= 3
     connection.close()
+
+
+def test_waiting_at_once_after_opening_never_loses_a_socket(peer):
+    # The first wait borrows the socket while the loop may be registering it: whatever the
+    # order, every connection is served to the end and closes promptly.
+    for _ in range(150):
+        connection = opened(f"{peer}/hello")
+        assert connection.inbox.take(ANY, 2).data == '{"type":"greeting","n":1}'
+        started = time.monotonic()
+        info = connection.close()
+        assert info.initiated_by == "client" and info.code == 1000, info
+        assert time.monotonic() - started < 1.5, "the close reply was read"
+        assert not connection.reader_alive
+    assert reader_threads() == []

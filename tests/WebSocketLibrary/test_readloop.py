@@ -181,8 +181,28 @@ def test_a_borrower_that_finds_the_end_finishes_the_reader_once():
     assert loop.lend(ours, reader)
     theirs.close()
     assert ours.recv(100) == b""
-    loop.finish_lent(reader)
-    loop.finish_lent(reader)
+    loop.finish_lent(ours, reader)
+    loop.finish_lent(ours, reader)
     assert calls == [1]
     loop.join_if_idle(2)
     assert loop_threads("test-loop-finish") == []
+
+
+def test_a_socket_given_back_before_the_loop_registered_it_stays_served():
+    loop = ReadLoop("test-loop-early")
+    first_ours, first_theirs = socket.socketpair()
+    first = Recorder(first_ours)
+    loop.add(first_ours, first)  # The loop runs.
+    ours, theirs = socket.socketpair()
+    reader = Borrowable(ours)
+    # A keyword borrowed the new socket and gave it back before the loop registered it.
+    loop.give_back(ours, reader)
+    loop.add(ours, reader)
+    theirs.sendall(b"still served")
+    assert reader.got_data.wait(2), "the loop's own registration found it registered"
+    assert not reader.finished.is_set()
+    for other in (theirs, first_theirs):
+        other.close()
+    assert reader.finished.wait(2) and first.finished.wait(2)
+    loop.join_if_idle(2)
+    assert loop_threads("test-loop-early") == []
