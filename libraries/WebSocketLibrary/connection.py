@@ -406,20 +406,22 @@ class WebSocketConnection:
     def _borrow_for_reply(self) -> None:
         """Take the socket from the read loop for a moment after a send: the reply then waits
         in it for the keyword that waits for it, which reads it in its own thread."""
-        if self._lent or not self._read_lock.acquire(blocking=False):
-            return
+        if not self._read_lock.acquire(blocking=False):
+            return  # The loop is reading it: the reply comes by the inbox.
         try:
             sock = self._ws.sock
+            if self._lent:
+                self._lent = READ_LOOP.renew(self)
             if not self._lent and sock is not None and not self._read_ended.is_set():
                 self._lent = READ_LOOP.lend(sock, self, lease=LEASE)
         finally:
             self._read_lock.release()
 
-    def reclaim(self) -> bool:
-        """The read loop's lease ran out (see readloop): give the socket back unless a
-        keyword is reading it now."""
+    def reclaim(self) -> bool | None:
+        """The read loop's lease ran out (see readloop): the socket goes back to the loop
+        unless a keyword is reading it now."""
         if not self._read_lock.acquire(blocking=False):
-            return False  # That keyword gives it back when its wait ends.
+            return None  # A keyword is waiting on it: the loop asks again later.
         try:
             was_lent, self._lent = self._lent, False
             return was_lent
@@ -550,18 +552,14 @@ class WebSocketConnection:
             if self._read_ended.is_set():
                 return False
             if not self._lent:
-                self._lent = READ_LOOP.lend(sock, self)
+                # Leased: kept past this wait for a moment, then the loop takes it back.
+                self._lent = READ_LOOP.lend(sock, self, lease=LEASE)
                 if not self._lent:
                     return False
-            keep = True
-            try:
-                if self._has_bytes(max(deadline - time.monotonic(), 0)):
-                    keep = self._read_available()
-            finally:
+            if self._has_bytes(max(deadline - time.monotonic(), 0)) and not (
+                self._read_available()
+            ):
                 self._lent = False
-                if keep:
-                    READ_LOOP.give_back(sock, self)
-            if not keep:
                 READ_LOOP.finish_lent(sock, self)
             return True
         finally:

@@ -60,9 +60,10 @@ class Reader(Protocol):
     def on_finished(self) -> None:
         """The socket is out of the loop for good: release what belongs to it."""
 
-    def reclaim(self) -> bool:
+    def reclaim(self) -> bool | None:
         """A lease on the socket ran out: ``True`` when the loop may watch it again now,
-        ``False`` when the borrower is reading it and gives it back itself."""
+        ``None`` when the borrower is reading it (ask again a lease later), ``False`` when
+        it is not lent any more."""
 
 
 class ReadLoop:
@@ -205,8 +206,23 @@ class ReadLoop:
             for reader, _ in ended:
                 del self._leases[reader]
         for reader, sock in ended:
-            if reader.reclaim():
+            answer = reader.reclaim()
+            if answer:
                 self.give_back(sock, reader)
+            elif answer is None:
+                with self._lock:  # Busy: ask again later, unless it was given back meanwhile.
+                    if reader not in self._leases:
+                        self._leases[reader] = (sock, now + LEASE)
+
+    def renew(self, reader: Reader, lease: float = LEASE) -> bool:
+        """Extend the lease of a lent socket from now; ``False`` when it has none."""
+        with self._lock:
+            if reader not in self._leases:
+                return False
+            now = time.monotonic()
+            self._leases[reader] = (self._leases[reader][0], now + lease)
+            self._last_lease = now
+            return True
 
     def _register_added(self, selector: selectors.BaseSelector) -> None:
         with self._lock:

@@ -99,16 +99,21 @@ def test_the_loop_starts_again_after_it_ended():
 
 
 class Borrowable(Recorder):
-    """A reader whose socket can be lent; says yes or no when a lease ends."""
+    """A reader whose socket can be lent; answers ``answer`` when a lease ends."""
 
-    def __init__(self, sock: socket.socket, give_up: bool = True) -> None:
+    def __init__(self, sock: socket.socket, answer: bool | None = True) -> None:
         super().__init__(sock)
-        self.give_up = give_up
+        self.answer = answer
+        self.reclaims = 0
         self.reclaimed = threading.Event()
+        self.asked_again = threading.Event()
 
-    def reclaim(self) -> bool:
+    def reclaim(self) -> bool | None:
+        self.reclaims += 1
         self.reclaimed.set()
-        return self.give_up
+        if self.reclaims >= 2:
+            self.asked_again.set()
+        return self.answer
 
 
 def test_a_lent_socket_is_not_read_by_the_loop_until_it_is_given_back():
@@ -150,20 +155,22 @@ def test_a_lease_ends_with_the_loop_reading_again_if_the_reader_agrees():
     assert loop_threads("test-loop-lease") == []
 
 
-def test_a_reader_that_keeps_its_socket_past_the_lease_gives_it_back_itself():
+def test_a_busy_borrower_is_asked_again_until_it_gives_the_socket_back():
     loop = ReadLoop("test-loop-keep")
     ours, theirs = socket.socketpair()
-    reader = Borrowable(ours, give_up=False)
+    reader = Borrowable(ours, answer=None)
     loop.add(ours, reader)
     theirs.sendall(b"x")
     assert reader.got_data.wait(2)
     reader.got_data.clear()
     assert loop.lend(ours, reader, lease=0.01)
-    assert reader.reclaimed.wait(2)
+    assert reader.asked_again.wait(2), "asked again after the first refusal"
     theirs.sendall(b"still mine")
     assert not reader.got_data.wait(0.2), "refused: the socket stays lent"
     assert ours.recv(100) == b"still mine"
-    loop.give_back(ours, reader)
+    reader.answer = True
+    theirs.sendall(b"taken back")
+    assert reader.got_data.wait(2) and bytes(reader.data).endswith(b"taken back")
     theirs.close()
     assert reader.finished.wait(2)
     loop.join_if_idle(2)
