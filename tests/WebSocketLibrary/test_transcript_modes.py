@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from robot import run
+from robot import rebot, run
 from robot.api import ExecutionResult
 from robot.result import Keyword, Message
 from robot.result import TestCase as RobotTest
 
 LIBRARIES = str(Path(__file__).parents[2] / "libraries")
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "scan_secrets.py"
 
 SUITE = """
 *** Settings ***
@@ -55,9 +59,9 @@ def transcripts(item: RobotTest | Keyword) -> list[tuple[str, Message]]:
 
 
 @pytest.fixture(scope="module")
-def runs(peer, tmp_path_factory) -> dict[str, dict[str, RobotTest]]:
-    """The suite run once in each mode: tests by name, by mode."""
-    results = {}
+def runs(peer, tmp_path_factory) -> dict[str, Any]:
+    """The suite run once in each mode: tests by name, by mode; "<mode> output": its file."""
+    results: dict[str, Any] = {}
     directory = tmp_path_factory.mktemp("modes")
     suite = directory / "modes.robot"
     suite.write_text(SUITE)
@@ -69,6 +73,7 @@ def runs(peer, tmp_path_factory) -> dict[str, dict[str, RobotTest]]:
                 pythonpath=[LIBRARIES], variable=[f"URL:{peer}", f"MODE:{mode}"],
                 stdout=stdout,
             )  # fmt: skip
+        results[f"{mode} output"] = output
         result = ExecutionResult(str(output))
         results[mode] = {"suite setup": result.suite.setup} | {
             test.name: test for test in result.suite.tests
@@ -125,3 +130,22 @@ def test_a_failing_measurement_shows_its_figures_and_the_transcript(runs):
     assert any("Reply times" in m and "p95" in m for m in messages), messages
     blocks = [m for m in messages if "websocket-transcript" in m]
     assert blocks and re.search(r'→ text +8  {"id":2}', blocks[0]), messages
+
+
+def test_log_html_shows_the_failing_measurement_s_figures_and_transcript(runs, tmp_path):
+    # log.html keeps its strings compressed: decode them as the secrets scan does.
+    spec = importlib.util.spec_from_file_location("scan_secrets", TOOL)
+    assert spec is not None and spec.loader is not None
+    scan_secrets = importlib.util.module_from_spec(spec)
+    sys.modules["scan_secrets"] = scan_secrets
+    spec.loader.exec_module(scan_secrets)
+    log = tmp_path / "log.html"
+    rebot(
+        str(runs["test output"]), log=str(log), report="NONE", output="NONE",
+        stdout=open(tmp_path / "rebot.txt", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    strings = [text for _, text in scan_secrets.log_strings(log.read_text())]
+    assert any("Reply times" in text and "<th>p95</th>" in text for text in strings)
+    assert any("websocket-transcript" in text and '{"id":2}' in text for text in strings)
+    assert any("the budget max &lt; 1.00 ms does not hold" in text or
+               "the budget max < 1.00 ms does not hold" in text for text in strings)  # fmt: skip
