@@ -526,8 +526,8 @@ class WebSocketConnection:
         if not self._read_lock.acquire(blocking=False):
             return True  # A keyword has borrowed the socket and reads it (see readloop).
         try:
-            if self._read_ended.is_set():
-                return False
+            if self._end is not None or self._read_ended.is_set():
+                return False  # Over: what follows the end (EOF) must not overwrite it.
             if not self._has_bytes(0):
                 return True  # A borrower read them before the loop got here.
             return self._read_available()
@@ -549,8 +549,8 @@ class WebSocketConnection:
         try:
             if self.inbox.received_count != received:
                 return True  # The loop read it first: look at the inbox again.
-            if self._read_ended.is_set():
-                return False
+            if self._end is not None or self._read_ended.is_set():
+                return False  # Over, and the loop finishing it: the inbox hears of it.
             if not self._lent:
                 # Leased: kept past this wait for a moment, then the loop takes it back.
                 self._lent = READ_LOOP.lend(sock, self, lease=LEASE)

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from WebSocketLibrary import readloop
 from WebSocketLibrary.connection import (
     READER_THREAD_PREFIX,
     ConnectOptions,
@@ -236,3 +237,36 @@ def test_waiting_at_once_after_opening_never_loses_a_socket(peer):
         assert time.monotonic() - started < 1.5, "the close reply was read"
         assert not connection.reader_alive
     assert reader_threads() == []
+
+
+def test_without_a_selector_that_lends_the_loop_reads_everything(peer, monkeypatch):
+    # select() and poll() selectors (Windows, some BSDs) cannot be changed while they wait.
+    monkeypatch.setattr(readloop, "_LENDING_SELECTORS", ())
+    connection = opened(f"{peer}/echo")
+    names = reading_threads(connection)
+    for n in range(5):
+        connection.send_text(f"request {n}")
+        assert connection.inbox.take(ANY, 2).data == f"request {n}"
+    assert names and all(name.startswith(READER_THREAD_PREFIX) for name in names), names
+    connection.close()
+    assert not connection.reader_alive
+
+
+def test_a_wait_after_the_close_was_read_does_not_read_past_it(peer):
+    connection = WebSocketConnection(f"{peer}/close/4008", ConnectOptions(timeout=2))
+    entered, release = threading.Event(), threading.Event()
+    finish = connection.on_finished
+
+    def slow_finish() -> None:  # The loop read the close frame; hold it before it finishes.
+        entered.set()
+        release.wait(5)
+        finish()
+
+    connection.on_finished = slow_finish  # type: ignore[method-assign]
+    connection.open()
+    assert entered.wait(2)
+    # A keyword waiting now must not read the EOF after the close frame as a lost connection.
+    assert connection.inbox.take(ANY, 0.2) is None
+    release.set()
+    info = connection.inbox.wait_for_close(2)
+    assert info is not None and info.code == 4008, info
