@@ -294,7 +294,7 @@ class WebSocketConnection:
         return self._send(bytes(data), ABNF.OPCODE_BINARY, "binary", bytes(data))
 
     def send_json(self, value: Any) -> str:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        text = compact_json(value)
         self.send_text(text)
         return text
 
@@ -704,6 +704,11 @@ class WebSocketConnection:
             except (OSError, websocket.WebSocketException):
                 pass
         return CloseInfo(code, f"client failed the connection: {reason}", "client", time.time())
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as the JSON text the library sends: no spaces, non-ASCII kept as it is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def wait_readable(sock: socket.socket, timeout: float) -> bool:

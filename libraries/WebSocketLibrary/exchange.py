@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .connection import WebSocketConnection
+from .connection import WebSocketConnection, compact_json
 from .group import fill
 from .inbox import Message
 from .latency import LatencyFigures
@@ -31,7 +31,7 @@ def encode(message: Any) -> str | bytes:
         return message
     if isinstance(message, bytearray):
         return bytes(message)
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(message)
 
 
 def correlated(message: Any, field_name: str) -> tuple[Any, Any]:

@@ -117,7 +117,6 @@ class ReadLoop:
             selector = self._selector
             if not isinstance(selector, _LENDING_SELECTORS) or not self._running:
                 return False
-            self._added = [(s, r) for s, r in self._added if s is not sock]
             if lease is not None:
                 now = time.monotonic()
                 self._leases[reader] = (sock, now + lease)

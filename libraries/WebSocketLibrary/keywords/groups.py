@@ -19,6 +19,7 @@ from ..errors import (
     UnexpectedMessageError,
     WebSocketLibraryError,
 )
+from ..exchange import send
 from ..group import (
     ConnectionGroup,
     GroupOutcomes,
@@ -135,7 +136,7 @@ class GroupKeywords(LibraryComponent):
         else:
             messages = list(each)
         try:
-            return target.send(_send_one, messages)
+            return target.send(send, messages)
         except ValueError as error:
             raise WebSocketLibraryError(f"Group '{group}': {error}") from None
         finally:
@@ -395,15 +396,6 @@ class GroupKeywords(LibraryComponent):
             raise NoConnectionError(
                 f"No connection group named '{name}'. Open groups: {known}."
             ) from None
-
-
-def _send_one(connection: WebSocketConnection, message: Any) -> None:
-    if isinstance(message, str):
-        connection.send_text(message)
-    elif isinstance(message, bytes):
-        connection.send_binary(message)
-    else:
-        connection.send_json(message)
 
 
 def _result(result: MemberResult, mask: Callable[[str], str]) -> DotDict:
